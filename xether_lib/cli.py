@@ -1,0 +1,147 @@
+"""The command line's front door: global options, the lazy table of commands,
+dispatch, and the one place that turns errors into exit codes.
+
+`xether --version` is answered before argparse is even imported. For any other
+run only the module of the command named on the line is imported, so
+`xether --help` imports no command module at all (and so no ssl, json, http).
+"""
+
+import os
+import sys
+
+from xether_lib import __version__
+
+# name -> (module under xether_lib.commands, one-line help, verb for a top-level shortcut)
+COMMANDS = (
+    ("login", "auth", "Log in and store credentials for a profile", "login"),
+    ("logout", "auth", "Revoke and forget the profile's credentials", "logout"),
+    ("whoami", "auth", "Show who you are logged in as, and where", "status"),
+    ("auth", "auth", "Log in, log out and inspect credentials", None),
+    ("config", "config", "Read and write settings and profiles", None),
+    ("project", "project", "List projects and choose the default one", None),
+    ("dataset", "dataset", "Push, list, inspect, version and pull datasets", None),
+    ("pipeline", "pipeline", "Run pipelines, watch runs, read their logs", None),
+    ("artifact", "artifact", "List and download the artifacts of runs", None),
+    ("completion", "completion", "Print a shell completion script (bash, zsh, fish)", None),
+    ("sandbox", "sandbox", "Run a local Xether backend for trying and testing", None),
+)
+
+# Global options that take a value (used to find the command word before argparse runs).
+VALUE_OPTIONS = ("--api-url", "--profile", "--project", "-o", "--output", "--color",
+                 "--ca-bundle", "--request-timeout")
+OUTPUT_FORMATS = ("table", "json", "csv")
+COLOR_MODES = ("auto", "always", "never")
+
+
+def platform_tag():
+    """`linux-x86_64` and the like, without importing the heavy `platform` module."""
+    try:
+        machine = os.uname().machine
+    except AttributeError:  # Windows
+        machine = os.environ.get("PROCESSOR_ARCHITECTURE", "unknown")
+    return "%s-%s" % (sys.platform, machine.lower())
+
+
+def version_line():
+    return "xether %s (Python %s, %s)" % (
+        __version__, "%d.%d.%d" % sys.version_info[:3], platform_tag())
+
+
+def find_command(argv):
+    """Return (index, word) of the first word that is not a global option or its value."""
+    i = 0
+    while i < len(argv):
+        word = argv[i]
+        if word == "--":
+            return (i + 1, argv[i + 1]) if i + 1 < len(argv) else (None, None)
+        if word.startswith("-") and word != "-":
+            if word in VALUE_OPTIONS:
+                i += 1
+            i += 1
+            continue
+        return i, word
+    return None, None
+
+
+def main(argv=None):
+    """Run xether with `argv` (default: sys.argv[1:]) and return the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    index, word = find_command(argv)
+    if "--version" in (argv if index is None else argv[:index]):
+        sys.stdout.write(version_line() + "\n")
+        return 0
+    _make_streams_safe()
+    debug = "--debug" in argv
+    try:
+        return _run(argv, word)
+    except KeyboardInterrupt:
+        _print_error("interrupted", None)
+        return 130
+    except BrokenPipeError:
+        _silence_stdout()
+        return 0
+    except Exception as exc:  # the edge: every error becomes one line and an exit code
+        return _report(exc, debug)
+
+
+def _run(argv, word):
+    from xether_lib import parser as parser_mod
+
+    if word is not None and word not in dict((c[0], c) for c in COMMANDS):
+        parser_mod.unknown_command(word, [c[0] for c in COMMANDS])
+    parser = parser_mod.build(COMMANDS, word)
+    args = parser.parse_args(argv)
+    parser_mod.fill_global_defaults(args)
+    run = getattr(args, "_run", None)
+    if run is None:
+        (getattr(args, "_parser", None) or parser).print_help()
+        return 0
+    from xether_lib.context import Context
+
+    ctx = Context(args)
+    status = run(args, ctx)
+    return 0 if status is None else status
+
+
+def _report(exc, debug):
+    from xether_lib.errors import XetherError
+
+    if debug:
+        import traceback
+
+        traceback.print_exc()
+    if isinstance(exc, XetherError):
+        _print_error(exc.message, exc.hint)
+        return exc.exit_code
+    _print_error("unexpected error: %s: %s" % (type(exc).__name__, exc),
+                 "This is a bug in xether. Rerun with --debug and report the output.")
+    return 1
+
+
+def _print_error(message, hint):
+    from xether_lib.term.style import error_prefix, escape
+
+    stream = sys.stderr
+    stream.write("%s %s\n" % (error_prefix(stream), escape(message)))
+    if hint:
+        stream.write("  %s\n" % escape(hint))
+    stream.flush()
+
+
+def _make_streams_safe():
+    """Never raise UnicodeEncodeError on an ASCII terminal or pipe."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):
+                pass
+
+
+def _silence_stdout():
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
