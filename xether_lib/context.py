@@ -50,7 +50,8 @@ class Context(object):
             s = self.settings
             self._transport = Transport(
                 timeout=s.request_timeout, ca_bundle=s.ca_bundle, insecure=s.insecure,
-                debug=self.args.debug, warn=self.out.warn)
+                debug=self.args.debug, warn=self.out.warn,
+                max_attempts=s.max_attempts)
         return self._transport
 
     @property

@@ -20,7 +20,7 @@ PREDEFINED_URLS = {"prod": "https://api.xether.ai", "local": "http://localhost:8
 DEFAULTS = {
     "api_url": "prod", "project": None, "bucket": "datasets", "output": "table",
     "request_timeout": 30.0, "ca_bundle": None, "color": "auto",
-    "part_size": 16 * 1024 * 1024, "concurrency": 4,
+    "part_size": 16 * 1024 * 1024, "concurrency": 4, "max_attempts": 5,
 }
 KEYS = tuple(sorted(DEFAULTS))
 ENV_VARS = {"api_url": "XETHER_API_URL", "project": "XETHER_PROJECT",
@@ -71,9 +71,13 @@ def _part_size(value):
 
 
 def _concurrency(value):
+    return _whole_number(value, "concurrency", 1, 64)
+
+
+def _whole_number(value, what, low, high):
     text = str(value).strip()
-    if not text.isdigit() or not 1 <= int(text) <= 64:
-        raise UsageError("invalid concurrency %r: a whole number from 1 to 64" % value)
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise UsageError("invalid %s %r: a whole number from %d to %d" % (what, value, low, high))
     return int(text)
 
 
@@ -90,6 +94,7 @@ VALIDATORS = {
     "request_timeout": lambda v: parse_positive_float(v, "request timeout"),
     "ca_bundle": _ca_bundle, "color": _choice(("auto", "always", "never")),
     "part_size": _part_size, "concurrency": _concurrency,
+    "max_attempts": lambda v: _whole_number(v, "max_attempts", 1, 20),
 }
 
 
@@ -227,6 +232,7 @@ class Settings(object):
     ca_bundle = property(lambda self: self.get("ca_bundle"))
     part_size = property(lambda self: self.get("part_size"))
     concurrency = property(lambda self: self.get("concurrency"))
+    max_attempts = property(lambda self: self.get("max_attempts"))
 
     def require_project(self):
         project = self.project
