@@ -1,0 +1,157 @@
+"""The `DEST.part` file a download writes into, and its `DEST.part.json` sidecar.
+
+A `PartFile` owns both: it resumes a `.part` whose sidecar matches the download (hashing
+the bytes already there), or starts it over; appends and hashes new bytes; locks the
+`.part` so two downloads cannot write it at once; and at the end either commits it onto
+DEST (fsync, atomic rename, fsync of the directory) or discards it. DEST itself is never
+opened for writing.
+"""
+
+import errno
+import hashlib
+import json
+import os
+
+from xether_lib.errors import UsageError
+from xether_lib.fsutil import fsync_dir
+
+HASH_READ = 1 << 20
+
+
+def _remove(path):
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def _lock(fd, path):
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory lock; the rename is still atomic
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            raise UsageError("another download is writing %s" % path,
+                             hint="Wait for it to finish, or choose another destination.")
+        raise
+
+
+class PartFile(object):
+    """`target + ".part"` plus its sidecar; `ident` is what the sidecar must match."""
+
+    def __init__(self, target, ident):
+        self.target = target
+        self.path = target + ".part"
+        self.sidecar = target + ".part.json"
+        self.ident = dict(ident)
+        self.size = 0
+        self.hasher = hashlib.sha256()
+        self.resumed = 0
+        self._fd = None
+
+    # -- opening ---------------------------------------------------------------------------
+    def open(self):
+        """Open (and lock) the .part; resume it when its sidecar matches, else start over."""
+        try:
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0),
+                               0o644)
+        except OSError as exc:
+            raise UsageError("cannot write %s: %s" % (self.path, exc.strerror or exc))
+        _lock(self._fd, self.path)
+        if self._sidecar_matches() and self._rehash():
+            self.resumed = self.size
+        else:
+            self.restart()
+        return self
+
+    def _sidecar_matches(self):
+        try:
+            with open(self.sidecar, "rb") as f:
+                return json.loads(f.read().decode("utf-8")) == self.ident
+        except (OSError, ValueError):
+            return False
+
+    def _rehash(self):
+        """Hash the bytes already in the .part; False when there are too many of them."""
+        length = os.fstat(self._fd).st_size
+        limit = self.ident.get("size")
+        if limit is not None and length > limit:
+            return False
+        os.lseek(self._fd, 0, os.SEEK_SET)
+        buf = bytearray(HASH_READ)
+        view = memoryview(buf)
+        with os.fdopen(os.dup(self._fd), "rb", buffering=0) as f:  # shares the offset
+            while True:
+                n = f.readinto(buf)
+                if not n:
+                    break
+                self.hasher.update(view[:n])
+                self.size += n
+        return True
+
+    def restart(self):
+        """Empty the .part and write a fresh sidecar (start the download over)."""
+        os.ftruncate(self._fd, 0)
+        os.lseek(self._fd, 0, os.SEEK_SET)
+        self.size = 0
+        self.resumed = 0
+        self.hasher = hashlib.sha256()
+        data = json.dumps(self.ident, sort_keys=True).encode("utf-8")
+        with open(self.sidecar, "wb") as f:
+            f.write(data)
+
+    # -- writing ---------------------------------------------------------------------------
+    def write(self, view):
+        """Append a chunk (a memoryview or bytes) and hash it."""
+        done = 0
+        total = len(view)
+        while done < total:
+            done += os.write(self._fd, view[done:])
+        self.hasher.update(view)
+        self.size += total
+
+    def hexdigest(self):
+        return self.hasher.hexdigest()
+
+    # -- ending ----------------------------------------------------------------------------
+    def close(self):
+        """Close the .part, keeping it and its sidecar (for a later resume)."""
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            os.close(fd)
+
+    def discard(self):
+        """Close and remove the .part and its sidecar (bad bytes)."""
+        self.close()
+        _remove(self.path)
+        _remove(self.sidecar)
+
+    def commit(self, force):
+        """fsync the .part, move it onto the target, fsync the directory, drop the sidecar."""
+        os.fsync(self._fd)
+        self.close()
+        if force:
+            os.replace(self.path, self.target)
+        else:
+            _move_no_clobber(self.path, self.target)
+        _remove(self.sidecar)
+        fsync_dir(os.path.dirname(os.path.abspath(self.target)))
+
+
+def _move_no_clobber(src, dst):
+    """Rename src onto dst, failing (UsageError) if dst appeared meanwhile."""
+    try:
+        os.link(src, dst)
+    except FileExistsError:
+        raise UsageError("%s already exists (created while downloading); the download is "
+                         "kept in %s" % (dst, src), hint="Pass --force to replace it.")
+    except OSError:  # no hard links here (some file systems): check, then rename
+        if os.path.lexists(dst):
+            raise UsageError("%s already exists; the download is kept in %s" % (dst, src),
+                             hint="Pass --force to replace it.")
+        os.replace(src, dst)
+        return
+    os.unlink(src)
