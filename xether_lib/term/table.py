@@ -47,11 +47,11 @@ def as_column(field):
 
 
 def cell(column, row, now=None):
-    """(text, right_aligned, colours) of one cell; the text is escaped, one line."""
+    """(text, numeric, colours) of one cell; the text is escaped, one line."""
     raw = column.value(row)
     kind = column.kind
     if values.is_missing(raw):
-        return values.MISSING, kind in RIGHT_KINDS, ()
+        return values.MISSING, None, ()
     if kind == "size" and values.to_number(raw) is not None:
         return values.human_size(raw), True, ()
     if kind == "age":
@@ -114,18 +114,26 @@ def render_table(rows, columns, width=80, style=None, encoding=None, now=None):
     natural = [max([display_width(h)] + [display_width(r[i][0]) for r in body])
                for i, h in enumerate(headers)]
     widths = fit_widths(natural, columns, width)
-    right = [c.kind in RIGHT_KINDS for c in columns]
-    lines = [_line([(h, r, ("bold",)) for h, r in zip(headers, right)], widths, style, mark)]
-    lines.extend(_line(r, widths, style, mark) for r in body)
+    right = [_right_aligned(c, [r[i] for r in body]) for i, c in enumerate(columns)]
+    lines = [_line([(h, ("bold",)) for h in headers], widths, right, style, mark)]
+    lines.extend(_line([(t, c) for t, _n, c in r], widths, right, style, mark) for r in body)
     return "".join(line + "\n" for line in lines)
 
 
-def _line(cells, widths, style, mark):
+def _right_aligned(column, cells):
+    """Numbers go right: size/int columns, and any column whose values all are."""
+    if column.kind in RIGHT_KINDS:
+        return True
+    numeric = [n for _t, n, _c in cells if n is not None]
+    return bool(numeric) and all(numeric)
+
+
+def _line(cells, widths, right, style, mark):
     parts = []
     last = len(cells) - 1
-    for i, (text, right, colours) in enumerate(cells):
+    for i, (text, colours) in enumerate(cells):
         text = truncate(text, widths[i], mark)
-        if right or i < last:
-            text = pad(text, widths[i], right)
+        if right[i] or i < last:
+            text = pad(text, widths[i], right[i])
         parts.append(style.paint(text, *colours) if colours else text)
     return SEP.join(parts).rstrip(" ")
