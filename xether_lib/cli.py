@@ -23,7 +23,7 @@ COMMANDS = (
     ("pipeline", "pipeline", "Run pipelines, watch runs, read their logs", None),
     ("artifact", "artifact", "List and download the artifacts of runs", None),
     ("completion", "completion", "Print a shell completion script (bash, zsh, fish)", None),
-    ("sandbox", "sandbox", "Run a local Xether backend for trying and testing", None),
+    ("sandbox", "sandbox", "Run a local Xether backend for trying and testing", "serve"),
 )
 
 # Global options that take a value (used to find the command word before argparse runs).
