@@ -467,6 +467,22 @@ def test_colour_and_redraw_on_a_pty_but_not_on_a_pipe(pty_pair):
         assert f.read() == "ID  STATUS\n 1  completed\np: 100% (10 B / 10 B)\n"
 
 
+def test_messages_clear_a_drawn_progress_line_first(pty_pair):
+    out = Output(stdout=pty_pair.stream, stderr=pty_pair.stream)
+    clock = Clock()
+    bar = out.progress(100, "dl")
+    bar.clock = clock
+    bar.update(10)
+    out.warn("retrying")
+    clock.now += 0.01   # not throttled: the line was cleared, so it comes back at once
+    bar.update(10)
+    bar.close()
+    out.info("after")
+    assert pty_pair.read() == (
+        "\rdl  10 B / 100 B   10%  -- B/s\x1b[K\r\x1b[K\x1b[33mwarning:\x1b[0m retrying\r\n"
+        "\rdl  20 B / 100 B   20%  -- B/s\x1b[K\r\x1b[Kafter\r\n")
+
+
 # ---- process level --------------------------------------------------------------------
 
 def run_python(code, **env_extra):

@@ -28,6 +28,7 @@ class Output(object):
         set_color_mode(self.color)
         self.style = Style(color_enabled(self.stdout, self.color))
         self.err_style = Style(color_enabled(self.stderr, self.color))
+        self._live = []  # progress and status lines that may be drawn on stderr
 
     # ---- properties -------------------------------------------------------------------
 
@@ -106,7 +107,8 @@ class Output(object):
         return self._out(self._plain_line(obj))
 
     def value(self, text):
-        """One plain line on stdout (an id, a path), printed even with -q."""
+        """One plain line on stdout (an id, a path), printed even with -q; with
+        -o json the value as a JSON string, so stdout stays one document."""
         if self.is_json:
             return self._json(text)
         self._out(self._plain_line(text))
@@ -136,15 +138,20 @@ class Output(object):
     def progress(self, total, label):
         from xether_lib.term.progress import Progress
 
-        return Progress(total, label, self.stderr, self._live_enabled())
+        return self._track(Progress(total, label, self.stderr, self._live_enabled()))
 
     def status_line(self):
         from xether_lib.term.progress import StatusLine
 
-        return StatusLine(self.stderr, self._live_enabled())
+        return self._track(StatusLine(self.stderr, self._live_enabled()))
 
     def _live_enabled(self):
         return self.show_progress and not self._quiet
+
+    def _track(self, line):
+        if line.tty:
+            self._live.append(line)
+        return line
 
     # ---- writing ----------------------------------------------------------------------
 
@@ -177,6 +184,9 @@ class Output(object):
         self.stdout.flush()
 
     def _err(self, text):
+        self._live = [line for line in self._live if not line.closed]
+        for line in self._live:
+            line.suspend()
         try:
             safe_write(self.stderr, text)
             self.stderr.flush()

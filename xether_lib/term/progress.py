@@ -67,6 +67,13 @@ class _LiveLine(object):
         self.close()
         return False
 
+    def suspend(self):
+        """Clear the drawn line so a message can be printed; the next update redraws."""
+        with self._lock:
+            if self.tty and not self.closed:
+                self._clear()
+                self._last_draw = None
+
     def close(self):
         with self._lock:
             if self.enabled and not self.closed:
@@ -101,7 +108,10 @@ class Progress(_LiveLine):
             self._advance(done)
 
     def _advance(self, done):
-        self.done = max(int(done), 0)
+        done = max(int(done), 0)
+        if done < self.done:  # restarted: the old samples say nothing about the rate
+            self._samples.clear()
+        self.done = done
         if not self.enabled or self.closed:
             return
         now = self.clock()
