@@ -238,8 +238,8 @@ class Blobs(object):
             bucket, key, total, sha.hexdigest(), etag, content_type))
 
 
-def check_completion(parts, stored):
-    """The stored parts named by a CompleteMultipartUpload list, in order; S3's errors."""
+def check_order(parts):
+    """The part numbers of a CompleteMultipartUpload list, checked to be ascending."""
     if not parts:
         raise StoreError(400, "MalformedXML", "You must specify at least one part")
     numbers = []
@@ -252,6 +252,12 @@ def check_completion(parts, stored):
         raise StoreError(400, "InvalidPartOrder",
                          "The list of parts was not in ascending order. Parts must be ordered "
                          "by part number.")
+    return numbers
+
+
+def check_completion(parts, stored):
+    """The stored parts named by a CompleteMultipartUpload list, in order; S3's errors."""
+    numbers = check_order(parts)
     chosen = []
     for number, p in zip(numbers, parts):
         have = stored.get(number)
