@@ -1,0 +1,249 @@
+"""Real network peers for the transport tests, all on 127.0.0.1 and free ports.
+
+- `make_ca(directory)`: a private CA and a server certificate for 127.0.0.1/localhost, made
+  with the `openssl` command-line tool.
+- `Forwarder(target_url, tls=...)`: a TCP forwarder to another server, optionally TLS-
+  terminating with that certificate; it counts the TCP connections it accepts (keep-alive
+  proofs) and the TLS handshakes that completed.
+- `Tinyproxy(directory)`: the real tinyproxy, started in the foreground with its own config
+  file and log, stopped afterwards.
+- `HeaderRecorder()`: an http.server on a free port that records every request's method,
+  path and headers (the "other origin" of redirect tests).
+"""
+
+import http.server
+import json
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import threading
+import time
+from urllib.parse import urlsplit
+
+OPENSSL = shutil.which("openssl") or "/usr/bin/openssl"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port, seconds=10.0):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("nothing listens on 127.0.0.1:%d" % port)
+
+
+# -- a private CA -------------------------------------------------------------------------------
+
+class Certs(object):
+    def __init__(self, directory):
+        self.directory = directory
+        self.ca = os.path.join(directory, "ca.pem")
+        self.ca_key = os.path.join(directory, "ca.key")
+        self.cert = os.path.join(directory, "server.pem")
+        self.key = os.path.join(directory, "server.key")
+
+    def server_context(self):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(self.cert, self.key)
+        return ctx
+
+
+def _openssl(directory, *args):
+    subprocess.run([OPENSSL] + list(args), cwd=directory, check=True,
+                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def make_ca(directory):
+    """A CA (ca.pem) and a server certificate it signed for IP 127.0.0.1 and localhost."""
+    os.makedirs(directory, exist_ok=True)
+    certs = Certs(directory)
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    _openssl(directory, "req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+             "-subj", "/CN=xether test CA",
+             "-addext", "basicConstraints=critical,CA:TRUE",
+             "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    _openssl(directory, "req", *ec, "-keyout", "server.key", "-out", "server.csr",
+             "-subj", "/CN=127.0.0.1")
+    with open(os.path.join(directory, "server.ext"), "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n"
+                "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n"
+                "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n")
+    _openssl(directory, "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+             "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "server.ext")
+    return certs
+
+
+# -- a TCP / TLS forwarder ----------------------------------------------------------------------
+
+def _pump(src, dst):
+    try:
+        while True:
+            data = src.recv(65536)
+            if not data:
+                break
+            dst.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for s, how in ((dst, socket.SHUT_WR), (src, socket.SHUT_RD)):
+            try:
+                s.shutdown(how)
+            except OSError:
+                pass
+
+
+class Forwarder(object):
+    """Listens on 127.0.0.1:<free port> and forwards every connection to `target_url`'s
+    host and port; with `tls` (an ssl server context) it terminates TLS first."""
+
+    def __init__(self, target_url, tls=None):
+        parts = urlsplit(target_url)
+        self.target = (parts.hostname, parts.port)
+        self.tls = tls
+        self.connections = 0
+        self.handshakes = 0
+        self._lock = threading.Lock()
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(32)
+        self.port = self._sock.getsockname()[1]
+        self.url = "%s://127.0.0.1:%d" % ("https" if tls else "http", self.port)
+        self._open = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self._sock.accept()
+            except OSError:
+                return
+            with self._lock:
+                self.connections += 1
+                self._open.append(client)
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client):
+        try:
+            if self.tls is not None:
+                client.settimeout(10)
+                client = self.tls.wrap_socket(client, server_side=True)
+                client.settimeout(None)
+                with self._lock:
+                    self.handshakes += 1
+            upstream = socket.create_connection(self.target, timeout=10)
+            upstream.settimeout(None)
+        except (OSError, ssl.SSLError):
+            client.close()
+            return
+        threading.Thread(target=_pump, args=(upstream, client), daemon=True).start()
+        _pump(client, upstream)
+
+    def reset_counts(self):
+        with self._lock:
+            self.connections = self.handshakes = 0
+
+    def close(self):
+        self._sock.close()
+        with self._lock:
+            for s in self._open:
+                try:
+                    s.close()
+                except OSError:
+                    pass
+
+
+# -- tinyproxy ----------------------------------------------------------------------------------
+
+def tinyproxy_path():
+    return shutil.which("tinyproxy") or ("/usr/bin/tinyproxy" if os.path.exists("/usr/bin/tinyproxy")
+                                         else None)
+
+
+class Tinyproxy(object):
+    """The real tinyproxy on a free port, in the foreground, logging to `directory`."""
+
+    def __init__(self, directory):
+        os.makedirs(directory, exist_ok=True)
+        self.port = free_port()
+        self.log_path = os.path.join(directory, "tinyproxy.log")
+        self.conf = os.path.join(directory, "tinyproxy.conf")
+        with open(self.conf, "w") as f:
+            f.write('Port %d\nListen 127.0.0.1\nAllow 127.0.0.1\nTimeout 30\nMaxClients 50\n'
+                    'LogFile "%s"\nLogLevel Info\n' % (self.port, self.log_path))
+        open(self.log_path, "a").close()
+        self.proc = subprocess.Popen([tinyproxy_path(), "-d", "-c", self.conf],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            wait_for_port(self.port)
+        except RuntimeError:
+            self.stop()
+            raise RuntimeError("tinyproxy did not start: %s" % self.proc.stderr.read().decode())
+        self.url = "http://127.0.0.1:%d" % self.port
+
+    def log(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+# -- a header-recording HTTP server -------------------------------------------------------------
+
+class _Recorder(http.server.BaseHTTPRequestHandler):
+    def _any(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        self.server.seen.append({"method": self.command, "path": self.path,
+                                 "headers": dict((k.lower(), v) for k, v in self.headers.items()),
+                                 "body": body})
+        data = json.dumps(self.server.answer).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _any
+
+    def log_message(self, *args):
+        pass
+
+
+class HeaderRecorder(object):
+    """Records `seen` = [{"method", "path", "headers" (lower-case names), "body"}]."""
+
+    def __init__(self, answer=None):
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+        self.server.daemon_threads = True
+        self.server.seen = []
+        self.server.answer = answer if answer is not None else {
+            "id": 999, "email": "someone@other.origin"}
+        self.port = self.server.server_address[1]
+        self.url = "http://127.0.0.1:%d" % self.port
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1},
+                         daemon=True).start()
+
+    @property
+    def seen(self):
+        return self.server.seen
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
