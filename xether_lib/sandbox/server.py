@@ -259,6 +259,15 @@ def _stop(signum, frame):
     raise KeyboardInterrupt()
 
 
+def _announce(out, url, opts):
+    out.write(url + "\n")
+    out.flush()
+    out.write("Xether sandbox: data in %s%s\nLog in with:\n  xether --api-url %s login "
+              "--email demo@xether.local   (password: xether-demo)\nStop with Ctrl-C.\n"
+              % (opts.data_dir, " (backend-compat mode)" if opts.backend_compat else "", url))
+    out.flush()
+
+
 def serve(opts, out=None):
     """Run the sandbox until Ctrl-C or SIGTERM; the first line on `out` is the API URL."""
     out = out or sys.stdout
@@ -266,17 +275,13 @@ def serve(opts, out=None):
     server = Server((opts.host, opts.port), Handler)
     server.app = app
     url = _origin(opts.host, server.server_address[1])
-    storage = _start_storage(app, opts)
-    if storage is None:
-        app.store.set_public_base_url(url)
-    out.write(url + "\n")
-    out.flush()
-    out.write("Xether sandbox: data in %s%s\nLog in with:\n  xether --api-url %s login "
-              "--email demo@xether.local   (password: xether-demo)\nStop with Ctrl-C.\n"
-              % (opts.data_dir, " (backend-compat mode)" if opts.backend_compat else "", url))
-    out.flush()
+    storage = None
     signal.signal(signal.SIGTERM, _stop)
     try:
+        storage = _start_storage(app, opts)
+        if storage is None:
+            app.store.set_public_base_url(url)
+        _announce(out, url, opts)
         server.serve_forever(poll_interval=0.5)
     except KeyboardInterrupt:
         pass
