@@ -407,3 +407,13 @@ def test_backend_compat_hides_ext_routes(start_sandbox):
         assert (r.status, r.json) == (404, {"detail": "Not Found"}), (method, path)
     aid, uid = _initiate(api, pid, "compat.bin")
     assert api("GET", "/pipelines/%d/executions" % sleep).json[0]["id"] == eid
+
+
+def test_storage_on_a_second_port(start_sandbox):
+    box = start_sandbox("--storage-port", "0")
+    api = Api(box.url).login()
+    pid = api.demo_project()
+    aid, _, _ = api.upload(pid, "two-ports.txt", b"hello", "text/plain")
+    url = api("GET", "/artifacts/%s/download" % aid).json["download_url"]
+    assert url.startswith("http://127.0.0.1:") and not url.startswith(box.url)
+    assert request(url).data == b"hello"
