@@ -9,6 +9,7 @@
   file and log, stopped afterwards.
 - `HeaderRecorder()`: an http.server on a free port that records every request's method,
   path and headers (the "other origin" of redirect tests).
+- `api(base_url, method, path, ...)`: a direct urllib call for a test's own setup and checks.
 """
 
 import http.server
@@ -247,3 +248,32 @@ class HeaderRecorder(object):
     def close(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+# -- plain API calls made by the test itself (setup and checks, not the CLI under test) ----------
+
+def api(base_url, method, path, token=None, api_key=None, body=None, timeout=10):
+    """(status, parsed JSON or None) of one request to `base_url + "/api/v1" + path`."""
+    import urllib.error
+    import urllib.request
+
+    headers = {"Accept": "application/json"}
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    if token:
+        headers["Authorization"] = "Bearer " + token
+    if api_key:
+        headers["X-API-Key"] = api_key
+    req = urllib.request.Request(base_url + "/api/v1" + path, data=data, method=method,
+                                 headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            status, raw = r.status, r.read()
+    except urllib.error.HTTPError as exc:
+        status, raw = exc.code, exc.read()
+    try:
+        return status, json.loads(raw) if raw else None
+    except ValueError:
+        return status, None

@@ -107,22 +107,28 @@ class ApiBase(object):
         return bool(creds.get("refresh_token")) and not creds.get("api_key")
 
     def _refresh(self):
+        """Trade the refresh token for a new pair (stored atomically), or raise exit 3."""
         import time
 
         old = self.credentials
-        try:
-            tokens = self.call("POST", "/auth/refresh", params={"refresh_token": old["refresh_token"]},
-                               auth=False)
-        except ApiError as exc:
-            if exc.status in (400, 401, 403):
-                raise AuthError("session expired, run xether login",
-                                hint="The refresh token was refused: %s" % (exc.server_message or exc.status))
-            raise
+        path = "/auth/refresh"
+        resp = self._send("POST", path, {"refresh_token": old["refresh_token"]}, None, None,
+                          False, None, None)
+        if resp.status in (400, 401, 403):
+            refused = error_message(resp.json())[0] or "HTTP %d" % resp.status
+            raise AuthError("session expired, run xether login",
+                            hint="The server refused the refresh token: %s." % refused)
+        if resp.status >= 400:
+            raise self.error(resp, "POST", path)
+        tokens = resp.json()
+        if not isinstance(tokens, dict) or not tokens.get("access_token"):
+            raise XetherError("the server answered POST %s without an access token (request id %s)"
+                              % (path, resp.request_id), exit_code=7)
         new = dict(old, access_token=tokens["access_token"],
                    refresh_token=tokens.get("refresh_token") or old["refresh_token"],
                    refreshed_at=int(time.time()))
         new.pop("source", None)
-        if old.get("source", "").startswith("credentials"):
+        if (old.get("source") or "").startswith("credentials"):
             self.settings.save_credentials(new)
         self._credentials = dict(new, source=old.get("source"))
 
