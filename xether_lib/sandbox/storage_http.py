@@ -175,6 +175,7 @@ class StorageHandler(object):
                              "functionality that is not implemented (Transfer-Encoding)")
         raw = h.headers.get("Content-Length")
         if raw is None:
+            h.close_connection = True   # a body of unknown length may follow
             raise StoreError(411, "MissingContentLength",
                              "You must provide the Content-Length HTTP header.")
         try:
@@ -275,8 +276,8 @@ def parse_range(header, size):
         end = int(last) if last else size - 1
     except ValueError:
         return None
-    if end < start:
-        return None
     if start >= size:
         return "unsatisfiable"
+    if end < start:
+        return None
     return start, min(end, size - 1)
