@@ -27,7 +27,7 @@ CURL = "/usr/bin/curl"
 def store(tmp_path):
     st = Store(str(tmp_path / "data"), b"test-secret", Faults(True), RequestLog(True))
     server = st.make_storage_server("127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     st.set_public_base_url("http://127.0.0.1:%d" % server.server_address[1])
     yield st

@@ -40,6 +40,7 @@ class Exchange(object):
         self.bytes = 0
         self.fault = None
         self.body_left = True   # request body not yet consumed
+        self.logged = False
 
     def part_number(self):
         try:
@@ -70,6 +71,13 @@ class StorageHandler(object):
         except (ShortBody, ConnectionError, socket.timeout):
             drop(h)
         finally:
+            self._log(x)
+
+    def _log(self, x):
+        """Record the request once, before its last bytes go out, so that a client that has
+        its answer always finds the entry in the log."""
+        if not x.logged:
+            x.logged = True
             self.store.request_log.record(**x.log_entry())
 
     def _serve(self, x):
@@ -96,9 +104,12 @@ class StorageHandler(object):
                          "The specified method is not allowed against this resource.")
 
     # -- answers ------------------------------------------------------------------------
-    def _send_head(self, x, status, headers):
+    def _send_head(self, x, status, headers, body_bytes=None):
         h = x.h
         x.status = status
+        if body_bytes is not None:
+            x.bytes = body_bytes
+        self._log(x)
         h.send_response(status)
         for name, value in headers:
             h.send_header(name, value)
@@ -153,6 +164,7 @@ class StorageHandler(object):
         if action == "drop_after":
             x.bytes = copy_stream(x.h.rfile, None, min(int(spec.get("bytes", 0)), length))
             x.body_left = False
+            self._log(x)
             return drop(x.h)
         flip = length // 2 if action == "corrupt" and length else None
         x.body_left = False
@@ -206,7 +218,7 @@ class StorageHandler(object):
             if wanted:
                 head.append(("Content-Range", "bytes %d-%d/%d" % (start, end, size)))
             self._consume(x)
-            self._send_head(x, 206 if wanted else 200, head)
+            self._send_head(x, 206 if wanted else 200, head, _planned(x, count))
             if x.method == "GET" and count > 0:
                 self._send_body(x, f, start, count)
 
@@ -229,6 +241,15 @@ class StorageHandler(object):
             return None
         x.bytes = send_file(h, f, start, count)
         return None
+
+
+def _planned(x, count):
+    """The body bytes a GET/HEAD answer will send (a drop fault cuts it short)."""
+    if x.method == "HEAD":
+        return 0
+    if x.fault and x.fault["action"] == "drop_after":
+        return min(int(x.fault.get("bytes", 0)), count)
+    return count
 
 
 def send_file(h, f, start, count):
