@@ -193,3 +193,47 @@ def test_sandbox_command_prints_url_first_and_stops_cleanly(tmp_path, sig):
     proc.stdout.close()
     proc.stderr.close()
     assert oct(os.stat(str(tmp_path / "d" / "secret.key")).st_mode & 0o777) == "0o600"
+
+
+@pytest.fixture
+def moto(tmp_path):
+    """A moto S3 server on a free loopback port, with the bucket `datasets`."""
+    import shutil
+    import socket
+
+    from sandbox_client import request
+
+    if not shutil.which("moto_server"):
+        pytest.skip("moto_server is not installed")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(["moto_server", "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = "http://127.0.0.1:%d" % port
+    deadline = time.time() + 20
+    while True:
+        try:
+            if request(url + "/datasets", "PUT", b"").status == 200:
+                break
+        except OSError:
+            assert time.time() < deadline, "moto_server did not start"
+            time.sleep(0.1)
+    yield url
+    proc.terminate()
+    proc.wait(10)
+
+
+def test_profile_on_real_s3_storage(start_sandbox, moto):
+    box = start_sandbox("--s3-endpoint", moto, "--s3-access-key", "testing",
+                        "--s3-secret-key", "testing-secret")
+    api = Api(box.url).login()
+    api.pid = api.demo_project()
+    did = api.dataset(api.pid, "on-s3", CSV)
+    assert api("GET", "/datasets/%d" % did).json["storage_path"].startswith("s3://datasets/")
+    done = run(api, "profile-csv", {"dataset_id": did})
+    assert done["status"] == "completed", done
+    art = artifacts_of(api, done["id"])[0]
+    url = api("GET", "/artifacts/%s/download" % art["id"]).json["download_url"]
+    assert url.startswith(moto + "/") and "X-Amz-Signature=" in url
+    assert json.loads(api.download(art["id"]))["rows"] == 5

@@ -40,10 +40,10 @@ def _seconds(text):
 def register(noun):
     p = noun.verb(
         "serve", run, "Run a local Xether backend for trying and testing",
-        description="Run a local Xether backend (every route of the API, with pre-signed "
-                    "uploads and downloads and a few real pipelines) until Ctrl-C. The first "
-                    "line printed is its API URL. Demo account: demo@xether.local / "
-                    "xether-demo, project 'demo'.",
+        description="Run a local Xether backend (every route of the API, with pre-signed\n"
+                    "uploads and downloads and a few real pipelines) until Ctrl-C.\n"
+                    "The first line printed is its API URL. State survives restarts.\n"
+                    "Demo account: demo@xether.local / xether-demo, project 'demo'.",
         examples=["xether sandbox --port 8000",
                   "xether sandbox --port 0 --data-dir /tmp/xether-sandbox",
                   "xether --api-url local login --email demo@xether.local"])
@@ -65,8 +65,12 @@ def register(noun):
     g = p.add_argument_group("real S3 storage (instead of the local blob folder)")
     g.add_argument("--s3-endpoint", metavar="URL", help="S3 endpoint URL")
     g.add_argument("--s3-region", metavar="REGION", help="region (default us-east-1)")
-    g.add_argument("--s3-access-key", metavar="KEY", help="access key id")
-    g.add_argument("--s3-secret-key", metavar="SECRET", help="secret access key")
+    g.add_argument("--s3-access-key", metavar="KEY",
+                   default=os.environ.get("XETHER_SANDBOX_S3_ACCESS_KEY"),
+                   help="access key id (env XETHER_SANDBOX_S3_ACCESS_KEY)")
+    g.add_argument("--s3-secret-key", metavar="SECRET",
+                   default=os.environ.get("XETHER_SANDBOX_S3_SECRET_KEY"),
+                   help="secret access key (env XETHER_SANDBOX_S3_SECRET_KEY)")
 
 
 def run(args, ctx):
@@ -76,8 +80,8 @@ def run(args, ctx):
     s3 = (args.s3_access_key, args.s3_secret_key)
     if args.s3_endpoint and not all(s3):
         raise UsageError("--s3-endpoint needs --s3-access-key and --s3-secret-key")
-    if not args.s3_endpoint and any(s3 + (args.s3_region,)):
-        raise UsageError("the --s3-* options need --s3-endpoint")
+    if not args.s3_endpoint and args.s3_region:
+        raise UsageError("--s3-region needs --s3-endpoint")
     from xether_lib.sandbox.server import serve
 
     try:
