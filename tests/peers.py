@@ -170,6 +170,15 @@ def tinyproxy_path():
                                          else None)
 
 
+def start_tinyproxy(directory):
+    """A running Tinyproxy, or a test failure that says how to get tinyproxy."""
+    import pytest
+
+    if tinyproxy_path() is None:
+        pytest.fail("tinyproxy is not installed: apt-get install -y tinyproxy")
+    return Tinyproxy(directory)
+
+
 class Tinyproxy(object):
     """The real tinyproxy on a free port, in the foreground, logging to `directory`."""
 
@@ -194,6 +203,12 @@ class Tinyproxy(object):
     def log(self):
         with open(self.log_path, errors="replace") as f:
             return f.read()
+
+    def requests(self):
+        """The request lines tinyproxy logged ("GET http://...", "CONNECT host:port"), in order."""
+        import re
+
+        return re.findall(r"Request \(file descriptor \d+\): (\S+ \S+) HTTP/", self.log())
 
     def stop(self):
         if self.proc.poll() is None:

@@ -113,6 +113,9 @@ class Transport(object):
         self._local = threading.local()
         self._ssl = None
         self._ssl_lock = threading.Lock()
+        if insecure:
+            self.warn("TLS certificate verification is off (--insecure): "
+                      "anyone on the network path can read and change this traffic")
 
     # -- public ---------------------------------------------------------------------------
     def request(self, method, url, headers=None, body=None, idempotent=None, timeout=None,
@@ -195,6 +198,8 @@ class Transport(object):
     def _wait(self, seconds, why):
         if seconds > 2:
             self.warn("retrying in %.0fs (%s)" % (seconds, why))
+        elif self.debug:
+            self._log("* retrying in %.2fs (%s)" % (seconds, why))
         self.sleep(seconds)
 
     def _send(self, method, url, headers, body, timeout, stream, idempotent):
@@ -288,9 +293,6 @@ class Transport(object):
     def _ssl_context(self):
         with self._ssl_lock:
             if self._ssl is None:
-                if self.insecure:
-                    self.warn("TLS certificate verification is off (--insecure): "
-                              "anyone on the network path can read and change this traffic")
                 try:
                     self._ssl = netenv.ssl_context(self.ca_bundle, self.insecure)
                 except (OSError, ValueError) as exc:

@@ -80,6 +80,9 @@ def run_login(args, ctx):
             tokens = api.login(email, password)
         except AuthError as exc:
             raise AuthError("login failed: %s" % exc.message.split(": ", 1)[-1])
+        if not isinstance(tokens, dict) or not tokens.get("access_token"):
+            raise XetherError("the server's answer to the login has no access token",
+                              hint="Check --api-url: is it a Xether API?", exit_code=7)
         api.use_credentials({"access_token": tokens["access_token"]})
         user = api.me()
         stored = {"access_token": tokens["access_token"], "refresh_token": tokens.get("refresh_token"),
