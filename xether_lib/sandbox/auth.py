@@ -17,6 +17,7 @@ from xether_lib.sandbox.web import HttpError, utcnow
 
 CREDENTIALS_401 = "Could not validate credentials"
 SCRYPT = (2 ** 14, 8, 1)
+PBKDF2 = 200000
 
 
 # ---- secrets and passwords ------------------------------------------------------------------
@@ -39,19 +40,30 @@ def load_secret(data_dir):
     return secret
 
 
+def _derive(scheme, password, salt, cost):
+    if scheme == "scrypt":
+        n, r, p = cost
+        return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=32)
+    return hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), salt, cost[0])
+
+
 def hash_password(password, salt=None):
+    """`scheme$cost$salt$hash`: scrypt, or PBKDF2-SHA256 where OpenSSL lacks scrypt."""
     salt = salt or secrets.token_bytes(16)
-    n, r, p = SCRYPT
-    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=32)
-    return "scrypt$%d$%d$%d$%s$%s" % (n, r, p, salt.hex(), digest.hex())
+    scheme, cost = ("scrypt", SCRYPT) if hasattr(hashlib, "scrypt") else ("pbkdf2", (PBKDF2,))
+    digest = _derive(scheme, password, salt, cost)
+    return "%s$%s$%s$%s" % (scheme, ",".join(str(c) for c in cost), salt.hex(), digest.hex())
 
 
 def check_password(password, stored):
     try:
-        _, n, r, p, salt, digest = stored.split("$")
-        got = hashlib.scrypt(password.encode("utf-8"), salt=bytes.fromhex(salt), n=int(n),
-                             r=int(r), p=int(p), dklen=32)
-    except (ValueError, TypeError):
+        parts = stored.split("$")
+        if len(parts) == 6:  # the first layout: scrypt$n$r$p$salt$hash
+            parts = [parts[0], ",".join(parts[1:4])] + parts[4:]
+        scheme, cost, salt, digest = parts
+        got = _derive(scheme, password, bytes.fromhex(salt),
+                      tuple(int(c) for c in cost.split(",")))
+    except (ValueError, TypeError, AttributeError):
         return False
     return hmac.compare_digest(got.hex(), digest)
 
