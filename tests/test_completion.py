@@ -128,7 +128,7 @@ def test_bash_dataset_push_when_dataset_exists(tmp_path, tree):
     if not dataset.children:
         pytest.skip("xether_lib/commands/dataset.py is not written yet")
     path, _ = script("bash", tmp_path)
-    got = bash_complete(path, [["xether", "dataset", ""], ["xether", "-q", "dataset", "pu"]])
+    got = bash_complete(path, [["xether", "dataset", ""], ["xether", "-q", "dataset", "pus"]])
     assert "push" in got[0]
     assert got[1] == ["push"]
 
