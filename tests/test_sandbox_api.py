@@ -367,6 +367,10 @@ def test_api_faults_and_request_log(api, sandbox):
     sandbox.fault({"target": "api", "action": "redirect", "location": "http://127.0.0.1:1/x"})
     r = api("GET", "/users/me")
     assert (r.status, r.headers["Location"]) == (307, "http://127.0.0.1:1/x")
+    sandbox.fault({"target": "api", "action": "stall", "seconds": 0.5, "path": "/health/"})
+    t0 = time.time()
+    assert api("GET", "/health/").status == 200
+    assert time.time() - t0 >= 0.5
     log = [e for e in sandbox.requests() if e["target"] == "api" and "login" not in e["path"]]
     assert [(e["method"], e["path"], e["status"]) for e in log[:3]] == [
         ("GET", "/api/v1/teams/", 503), ("GET", "/api/v1/teams/", 200),

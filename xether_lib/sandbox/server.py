@@ -152,7 +152,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         app.request_log.record(target="api", method=req.method, path=req.path,
                                query=req.query_string, range=None, part_number=None,
                                status=None if action == "drop_response" else resp.status,
-                               bytes=len(req._body or b""))
+                               bytes=req.body_size)
         if action == "drop_response":
             self.close_connection = True
             return

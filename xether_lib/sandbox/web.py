@@ -115,6 +115,11 @@ class Request(object):
             self.unread = 0
         return self._body
 
+    @property
+    def body_size(self):
+        """Bytes of the body read so far."""
+        return len(self._body or b"")
+
     def json(self, required=True):
         raw = self.raw_body()
         if not raw.strip():
