@@ -120,16 +120,16 @@ def logs(args, ctx):
     run_id = check_int_id(args.execution, "execution id")
     reader = LogReader(ctx.api, run_id)
     printer = LogPrinter(ctx.out, keep=LogFilter(args.stage, args.level))
-    printer.emit(reader.read())
-    if args.follow:
-        try:
-            final = Watch(ctx, RunLookup(ctx.api, run_id), poll=poll, logs=reader,
-                          printer=printer, live=False).wait()
-        finally:
-            printer.finish()
-        ctx.out.info("run %s ended: %s" % (run_id, final.get("status")))
+    if not args.follow:
+        printer.emit(reader.read())
+        printer.finish()
         return None
-    printer.finish()
+    try:
+        final = Watch(ctx, RunLookup(ctx.api, run_id), poll=poll, logs=reader, printer=printer,
+                      live=False, logs_required=True).wait()
+    finally:
+        printer.finish()
+    ctx.out.info("run %s ended: %s" % (run_id, final.get("status")))
     return None
 
 

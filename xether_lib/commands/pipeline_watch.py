@@ -60,10 +60,11 @@ def live_text(execution, with_elapsed):
 
 class Watch(object):
     """One wait for one run. `lookup` is a runs.RunLookup; `logs` a LogReader or None;
-    `printer` a LogPrinter for the entries; `live` False to show no status at all."""
+    `printer` a LogPrinter for the entries; `live` False to show no status at all;
+    `logs_required` makes a server without the logs route an error, not a warning."""
 
     def __init__(self, ctx, lookup, poll=None, timeout=None, logs=None, printer=None,
-                 live=True):
+                 live=True, logs_required=False):
         self.ctx = ctx
         self.out = ctx.out
         self.lookup = lookup
@@ -72,6 +73,7 @@ class Watch(object):
         self.logs = logs
         self.printer = printer
         self.live = live
+        self.logs_required = logs_required
         self.tty = self.out.stderr_tty
         self._line = None
         self._blip = False
@@ -93,9 +95,9 @@ class Watch(object):
 
     def _loop(self, execution):
         while True:
+            self._read_logs()
             if execution is None:
                 execution = self._fetch()
-            self._read_logs()
             if execution is not None:
                 self._show(execution)
                 if is_finished(execution):
@@ -128,6 +130,8 @@ class Watch(object):
         try:
             entries = self.logs.read()
         except UnsupportedError as exc:
+            if self.logs_required:
+                raise
             self.logs = None
             self._message(self.out.warn, "%s: showing the status only" % exc.message)
             return
