@@ -1,0 +1,29 @@
+"""The README's first set-up command runs the main job end to end: `.ci/demo` against the pyz."""
+
+import json
+import os
+import subprocess
+import sys
+
+from conftest import ROOT, clean_env
+
+
+def test_demo_runs_the_main_job_end_to_end(pyz, tmp_path):
+    env = clean_env(str(tmp_path))
+    env["PYTHON"] = sys.executable
+    proc = subprocess.run(["bash", os.path.join(ROOT, ".ci", "demo")], cwd=ROOT, env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          universal_newlines=True, timeout=180)
+    assert proc.returncode == 0, proc.stdout
+    assert "the main job ran end to end" in proc.stdout
+    assert "verified" in proc.stdout
+    profile = json.loads(_profile_block(proc.stdout))
+    assert profile["rows"] == 5
+    assert profile["column_stats"]["units"] == {"nulls": 1, "distinct": 3, "min": 3, "max": 10}
+    assert profile["column_stats"]["price"]["min"] == 2.25
+
+
+def _profile_block(text):
+    start = text.index("\n{", text.index("== download and verify")) + 1
+    end = text.index("\n}\n", start) + 2
+    return text[start:end]
