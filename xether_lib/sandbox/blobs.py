@@ -12,6 +12,7 @@ side file change together under one lock, so readers never see one without the o
 import hashlib
 import json
 import os
+import queue
 import re
 import secrets
 import shutil
@@ -22,6 +23,7 @@ from .storeerror import StoreError, no_such_upload
 
 CHUNK = 1 << 20
 MIN_PART = 5 << 20
+PARALLEL_HASH_MIN = 16 << 20
 MAX_PART_NUMBER = 10000
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -58,23 +60,59 @@ def bare_etag(etag):
 def copy_stream(src, dst, length, hashers=(), flip_at=None):
     """Copy exactly `length` bytes from `src` (readinto) to `dst` (write; None discards),
     updating `hashers`; flip one byte at offset `flip_at` (the corrupt fault). Returns the
-    count; raises ShortBody if `src` ends early."""
+    count; raises ShortBody if `src` ends early. Large copies hash in worker threads."""
+    feed = _ThreadedHashers(hashers) if hashers and length >= PARALLEL_HASH_MIN else None
     buf = bytearray(min(CHUNK, max(length, 1)))
     view = memoryview(buf)
     done = 0
-    while done < length:
-        n = src.readinto(view[:min(len(buf), length - done)])
-        if not n:
-            raise ShortBody("body ended after %d of %d bytes" % (done, length))
-        if flip_at is not None and done <= flip_at < done + n:
-            buf[flip_at - done] ^= 0xFF
-        chunk = view[:n]
-        for h in hashers:
-            h.update(chunk)
-        if dst is not None:
-            dst.write(chunk)
-        done += n
+    try:
+        while done < length:
+            n = src.readinto(view[:min(len(buf), length - done)])
+            if not n:
+                raise ShortBody("body ended after %d of %d bytes" % (done, length))
+            if flip_at is not None and done <= flip_at < done + n:
+                buf[flip_at - done] ^= 0xFF
+            chunk = view[:n]
+            if feed:
+                feed.update(chunk)
+            else:
+                for h in hashers:
+                    h.update(chunk)
+            if dst is not None:
+                dst.write(chunk)
+            done += n
+    finally:
+        if feed:
+            feed.close()
     return done
+
+
+class _ThreadedHashers(object):
+    """Feeds each hasher from its own thread (hashlib releases the GIL on large updates), so
+    MD5 and SHA-256 run beside the socket and disk I/O instead of after it."""
+
+    def __init__(self, hashers):
+        self.queues = [queue.Queue(8) for _ in hashers]
+        self.threads = [threading.Thread(target=_drain, args=(h, q), daemon=True)
+                        for h, q in zip(hashers, self.queues)]
+        for t in self.threads:
+            t.start()
+
+    def update(self, chunk):
+        data = bytes(chunk)
+        for q in self.queues:
+            q.put(data)
+
+    def close(self):
+        for q in self.queues:
+            q.put(None)
+        for t in self.threads:
+            t.join()
+
+
+def _drain(hasher, q):
+    for chunk in iter(q.get, None):
+        hasher.update(chunk)
 
 
 def write_json(path, obj):

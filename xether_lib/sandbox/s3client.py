@@ -19,13 +19,11 @@ from .storeerror import StoreError
 
 
 class Body(io.RawIOBase):
-    """A streamed response body; closing it closes the connection. `.size`, `.etag`."""
+    """A streamed response body; closing it closes the connection."""
 
     def __init__(self, resp, conn):
         io.RawIOBase.__init__(self)
         self._resp, self._conn = resp, conn
-        self.size = int(resp.getheader("Content-Length") or 0)
-        self.etag = resp.getheader("ETag")
 
     def readable(self):
         return True
@@ -150,8 +148,9 @@ class S3Client(object):
                 "etag": resp.getheader("ETag"), "content_type": resp.getheader("Content-Type")}
 
     def get_object(self, bucket, key):
+        """A buffered binary stream of the object (closing it closes the connection)."""
         conn, resp = self._send("GET", bucket, key)
-        return Body(resp, conn)
+        return io.BufferedReader(Body(resp, conn), CHUNK)
 
     def put_object(self, bucket, key, src, length, content_type=None):
         """Stream `length` bytes of `src`; returns (etag, sha256 hex of what was sent)."""
