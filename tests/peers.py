@@ -9,7 +9,8 @@
   file and log, stopped afterwards.
 - `HeaderRecorder()`: an http.server on a free port that records every request's method,
   path and headers (the "other origin" of redirect tests).
-- `api(base_url, method, path, ...)`: a direct urllib call for a test's own setup and checks.
+- `api(base_url, method, path, ...)`: a direct urllib call for a test's own setup and checks;
+  `stored_credentials(cli)` and `make_artifact(sandbox, token, project_id)` build on it.
 """
 
 import http.server
@@ -292,3 +293,29 @@ def api(base_url, method, path, token=None, api_key=None, body=None, timeout=10)
         return status, json.loads(raw) if raw else None
     except ValueError:
         return status, None
+
+
+def stored_credentials(cli, profile="default"):
+    """The profile's entry of the CLI's credentials.json (None when absent)."""
+    with open(os.path.join(cli.env["XETHER_CONFIG_DIR"], "credentials.json")) as f:
+        return json.load(f)["profiles"].get(profile)
+
+
+def make_artifact(sandbox, token, project_id, data=b"hello, transport\n"):
+    """An uploaded, completed artifact, made with plain urllib (not the CLI); returns its id."""
+    import hashlib
+    import urllib.request
+
+    key = "datasets/%d/%s/t.txt" % (project_id, os.urandom(8).hex())
+    status, up = api(sandbox.url, "POST", "/artifacts/upload", token=token, body={
+        "name": "t.txt", "bucket": "datasets", "key": key, "content_type": "text/plain",
+        "project_id": project_id, "expires_in_seconds": 3600})
+    assert status == 200, up
+    req = urllib.request.Request(up["upload_url"], data=data, method="PUT",
+                                 headers={"Content-Type": "text/plain"})
+    urllib.request.urlopen(req, timeout=10).close()
+    status, done = api(sandbox.url, "POST", "/artifacts/%s/complete" % up["artifact_id"],
+                       token=token, body={"size": len(data),
+                                          "checksum": hashlib.sha256(data).hexdigest()})
+    assert status == 200, done
+    return up["artifact_id"]

@@ -16,9 +16,7 @@ def creds_path(cli):
     return os.path.join(cli.env["XETHER_CONFIG_DIR"], "credentials.json")
 
 
-def stored(cli, profile="default"):
-    with open(creds_path(cli)) as f:
-        return json.load(f)["profiles"].get(profile)
+stored = peers.stored_credentials
 
 
 def api_calls(sandbox, path):

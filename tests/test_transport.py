@@ -2,11 +2,8 @@
 Retry-After, never a repeated POST), the one-line error for every error shape, credential
 scoping on redirects, what is sent, and a --debug log with no secret in it."""
 
-import hashlib
-import json
 import re
 import time
-import urllib.request
 
 import pytest
 
@@ -41,27 +38,6 @@ def fail_me(sandbox, status, times=1, **extra):
     sandbox.fault(spec)
 
 
-def token_of(cli):
-    with open(cli.env["XETHER_CONFIG_DIR"] + "/credentials.json") as f:
-        return json.load(f)["profiles"]["default"]
-
-
-def make_artifact(sandbox, token, project_id, data=b"hello, transport\n"):
-    """An uploaded, completed artifact (made with plain urllib, not the CLI)."""
-    status, up = peers.api(sandbox.url, "POST", "/artifacts/upload", token=token, body={
-        "name": "t.txt", "bucket": "datasets", "key": "datasets/%d/t%d/t.txt" % (project_id, time.time() * 1e6),
-        "content_type": "text/plain", "project_id": project_id, "expires_in_seconds": 3600})
-    assert status == 200, up
-    req = urllib.request.Request(up["upload_url"], data=data, method="PUT",
-                                 headers={"Content-Type": "text/plain"})
-    urllib.request.urlopen(req, timeout=10).close()
-    status, done = peers.api(sandbox.url, "POST", "/artifacts/%s/complete" % up["artifact_id"],
-                             token=token, body={"size": len(data),
-                                                "checksum": hashlib.sha256(data).hexdigest()})
-    assert status == 200, done
-    return up["artifact_id"]
-
-
 # -- keep-alive -------------------------------------------------------------------------------
 
 def test_calls_to_one_origin_share_one_connection(user, tmp_path):
@@ -74,7 +50,8 @@ def test_calls_to_one_origin_share_one_connection(user, tmp_path):
         assert calls(sandbox, LOGIN) == [("POST", 200)] and calls(sandbox, ME) == [("GET", 200)]
         assert front.connections == 1
         # artifact download: artifact record, download URL, then the object itself
-        art = make_artifact(sandbox, token_of(user)["access_token"], user.project_id)
+        token = peers.stored_credentials(user)["access_token"]
+        art = peers.make_artifact(sandbox, token, user.project_id)
         front.reset_counts()
         sandbox.clear()
         r = user("--api-url", front.url, "artifact", "download", art, str(tmp_path / "t.txt"))
@@ -298,16 +275,16 @@ def test_debug_log_shows_traffic_but_no_secret(cli, sandbox, tmp_path, proxy):
         return r
 
     run("login", "--email", DEMO_EMAIL, "--password-stdin", input=DEMO_PASSWORD + "\n")
-    first = token_of(cli)
+    first = peers.stored_credentials(cli)
     assert cli("project", "use", "1").code == 0
     sandbox.fault({"target": "api", "action": "error", "status": 401, "path": ME,
                    "headers": {"WWW-Authenticate": "Bearer"}})
     run("whoami")  # refresh_token travels in the query string
-    second = token_of(cli)
+    second = peers.stored_credentials(cli)
     assert second["access_token"] != first["access_token"]
     status, key = peers.api(url, "POST", "/api-keys/", token=second["access_token"], body={"name": "dbg"})
     assert status == 200
-    art = make_artifact(sandbox, second["access_token"], 1)
+    art = peers.make_artifact(sandbox, second["access_token"], 1)
     # through the proxy, whose log shows the signed URL the CLI really requested
     run("artifact", "download", art, str(tmp_path / "d.txt"), env={"HTTP_PROXY": proxy.url})
     storage = [line for line in proxy.requests() if "/_storage/" in line]
@@ -315,7 +292,7 @@ def test_debug_log_shows_traffic_but_no_secret(cli, sandbox, tmp_path, proxy):
     run("login", "--api-key-stdin", input=key["key"] + "\n")
     run("whoami")
     assert cli("login", "--email", DEMO_EMAIL, "--password-stdin", input=DEMO_PASSWORD + "\n").code == 0
-    third = token_of(cli)
+    third = peers.stored_credentials(cli)
     run("logout")
     assert len(signatures) == 1 and len(signatures[0]) >= 32, storage
     text = "\n".join(logs)
