@@ -123,7 +123,7 @@ def test_profile_csv_run_waits_and_its_artifact_holds_the_profile(user, tmp_path
     assert r.code == 0, r
     run_id = int(r.out.strip())
     assert "run %d completed" % run_id in r.err and "(3/3 stages)" in r.err
-    assert "run %d: running" % run_id in r.err or "run %d: pending" % run_id in r.err
+    assert "run %d: completed, 3/3 stages done\n" % run_id in r.err
     assert "\r" not in r.err  # not a terminal: plain lines, no redrawing
 
     out = tmp_path / "out"
@@ -195,6 +195,21 @@ def test_a_failing_run_exits_10_with_its_error(user):
     assert "xether pipeline logs %d" % run_id in r.err
     run = status(user, run_id)
     assert run["status"] == "failed" and "stage prepare failed" in run["error_message"]
+    r = user("pipeline", "run", "fail", "--wait", "-o", "json", *POLL)
+    assert r.code == 10, r
+    assert r.json()["status"] == "failed" and r.json()["error_message"]  # one JSON document
+    assert "failed in stage process" in r.err
+
+
+def test_an_unknown_status_is_shown_as_is_and_not_taken_as_the_end(user):
+    run_id = start(user, "sleep", "seconds=1")
+    user.sandbox.fault({"target": "api", "method": "GET", "path": "/api/v1/executions/%d" % run_id,
+                        "action": "error", "status": 200, "times": 3,
+                        "body": {"id": run_id, "status": "queued", "started_at": None}})
+    r = user("pipeline", "status", run_id, "--watch", *POLL)
+    assert r.code == 0, r
+    assert "run %d: queued" % run_id in r.err
+    assert "run %d completed" % run_id in r.err
 
 
 def test_cancel_from_another_process_ends_the_wait_with_exit_10(user):
@@ -361,17 +376,26 @@ def test_every_verb_has_help_with_examples(cli):
         assert "examples:" in r.out and "xether pipeline %s" % verb in r.out.split("examples:")[1]
 
 
-@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
-def test_on_a_terminal_the_status_is_one_redrawn_line(user):
+def test_polling_backs_off_from_the_start_interval_to_ten_seconds():
+    from xether_lib.commands.pipeline_watch import poll_interval
+
+    assert poll_interval(2.0, 0) == 2.0
+    assert 2.0 < poll_interval(2.0, 30) < 10.0
+    assert poll_interval(2.0, 600) == 10.0
+    assert poll_interval(0.2, 0) == 0.2
+    assert poll_interval(30.0, 0) == 30.0  # a --poll above the cap is kept
+
+
+def on_terminal(user, args, answer=None, stdin_tty=False):
+    """Run xether with stderr (and optionally stdin) on a pseudo-terminal; returns
+    (exit code, stdout, what the terminal showed). `answer` is typed after the first output."""
     import pty
     import subprocess
 
     master, slave = pty.openpty()
-    env = dict(user.env, COLUMNS="100")
-    proc = subprocess.Popen(user.prog + ["pipeline", "run", "sleep", "--param", "seconds=2",
-                                         "--wait", "--poll", "0.5"],
-                            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=slave)
+    proc = subprocess.Popen(user.prog + [str(a) for a in args], env=dict(user.env, COLUMNS="100"),
+                            stdin=slave if stdin_tty else subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=slave)
     os.close(slave)
     chunks = []
     while True:
@@ -382,12 +406,41 @@ def test_on_a_terminal_the_status_is_one_redrawn_line(user):
         if not data:
             break
         chunks.append(data)
-    proc.wait(timeout=20)
+        if answer is not None:
+            os.write(master, answer.encode())
+            answer = None
+    proc.wait(timeout=30)
     os.close(master)
-    screen = b"".join(chunks).decode("utf-8", "replace")
-    assert proc.returncode == 0, screen
+    return proc.returncode, proc.stdout.read().decode(), b"".join(chunks).decode("utf-8", "replace")
+
+
+needs_pty = pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
+
+
+@needs_pty
+def test_on_a_terminal_the_status_is_one_redrawn_line(user):
+    code, out, screen = on_terminal(user, ["pipeline", "run", "sleep", "--param", "seconds=2",
+                                           "--wait", "--poll", "0.5"])
+    assert code == 0, screen
     assert "\r" in screen and "\x1b[K" in screen
     assert "stage 2/3 (sleep)" in screen
-    assert "run %s completed" % proc.stdout.read().decode().strip() in screen
+    assert "run %s completed" % out.strip() in screen
     # the elapsed time moves on between polls: several redraws of the running line
     assert len([p for p in screen.split("\r") if "stage 2/3 (sleep)" in p]) >= 3
+
+
+@needs_pty
+def test_cancel_asks_on_a_terminal(user):
+    run_id = start(user, "sleep", "seconds=30")
+    try:
+        code, _, screen = on_terminal(user, ["pipeline", "cancel", run_id], answer="n\n",
+                                      stdin_tty=True)
+        assert code == 0 and "Cancel run %d? [y/N]" % run_id in screen, screen
+        assert "Not cancelled" in screen
+        assert status(user, run_id)["status"] in ("pending", "running")
+        code, _, screen = on_terminal(user, ["pipeline", "cancel", run_id], answer="y\n",
+                                      stdin_tty=True)
+        assert code == 0 and "cancelled run %d" % run_id in screen, screen
+        assert status(user, run_id)["status"] == "cancelled"
+    finally:
+        user("pipeline", "cancel", run_id, "--yes")

@@ -67,19 +67,22 @@ def _config_parameters(pipeline):
     return params or None
 
 
-def _run_line(run):
+def _run_line(run, id_width):
     from xether_lib.commands.pipeline_watch import human_seconds
     from xether_lib.runs import duration, status_of
     from xether_lib.term.values import format_time
 
     started = format_time(run["started_at"]) if run.get("started_at") else "not started"
-    return "%s  %-9s  %s  %s" % (run.get("id"), status_of(run), started,
-                                 human_seconds(duration(run)))
+    return "%*s  %-9s  %s  %s" % (id_width, run.get("id"), status_of(run), started,
+                                  human_seconds(duration(run)))
 
 
 def _recent_runs(pipeline):
     runs = [r for r in pipeline.get("recent_executions") or [] if isinstance(r, dict)]
-    return "\n".join(_run_line(r) for r in runs) if runs else "none yet"
+    if not runs:
+        return "none yet"
+    width = max(len(str(r.get("id"))) for r in runs)
+    return "\n".join(_run_line(r, width) for r in runs)
 
 
 def pipeline_fields():

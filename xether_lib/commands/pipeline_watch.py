@@ -53,8 +53,9 @@ def live_text(execution, with_elapsed):
     stages = stage_text(execution)
     if stages:
         parts.append(stages)
-    if with_elapsed and not is_finished(execution):
-        parts.append(human_seconds(duration(execution)))
+    took = duration(execution)
+    if with_elapsed and took is not None and not is_finished(execution):
+        parts.append(human_seconds(took))
     return ("  " if with_elapsed else ", ").join(parts)
 
 
@@ -81,11 +82,13 @@ class Watch(object):
 
     # -- the loop -------------------------------------------------------------------------
     def wait(self, execution=None):
-        """The run's final state, once it has ended (raises WaitTimeout / Interrupted)."""
+        """The run's final state, once it has ended (raises WaitTimeout / Interrupted).
+        `execution`, the run as last seen, only stands in until the first fresh look."""
         self.started = time.monotonic()
         self.deadline = None if self.timeout is None else self.started + self.timeout
+        self._last = execution
         try:
-            return self._loop(execution)
+            return self._loop()
         except KeyboardInterrupt:
             self._pause()
             raise Interrupted("stopped watching run %d; it goes on running on the server"
@@ -93,18 +96,16 @@ class Watch(object):
         finally:
             self._pause()
 
-    def _loop(self, execution):
+    def _loop(self):
         while True:
             self._read_logs()
-            if execution is None:
-                execution = self._fetch()
+            execution = self._fetch()
             if execution is not None:
                 self._show(execution)
                 if is_finished(execution):
                     self._settle_logs()
                     return execution
             self._sleep()
-            execution = None
 
     def _fetch(self):
         try:
