@@ -208,10 +208,3 @@ def test_config_dir_locations(cli, tmp_path):
     assert run({}).returncode == 0
     assert os.path.isfile(os.path.join(cli.home, ".config", "xether", "config.json"))
     assert mode(os.path.join(cli.home, ".config", "xether")) == 0o700
-
-
-def test_no_project_says_how_to_set_one(cli):
-    r = cli("--api-url", "http://127.0.0.1:9", "artifact", "ls")
-    assert r.code == 2, r
-    assert "no project selected" in r.err
-    assert "xether project use" in r.err and "--project" in r.err and "XETHER_PROJECT" in r.err
