@@ -102,6 +102,20 @@ def test_wrong_password_on_the_terminal(cli, sandbox):
     assert not os.path.exists(creds_path(cli))
 
 
+def test_stdin_secrets_typed_on_a_terminal_are_not_echoed(user):
+    token = stored(user)["access_token"]
+    status, key = peers.api(user.sandbox.url, "POST", "/api-keys/", token=token, body={"name": "tty"})
+    assert status == 200, key
+    code, screen = run_on_terminal(user, ["login", "--api-key-stdin"],
+                                   [(b"API key: ", key["key"].encode() + b"\n")])
+    assert code == 0, screen
+    assert key["key"] not in screen and "Logged in as %s" % DEMO_EMAIL in screen
+    assert stored(user)["api_key"] == key["key"]
+    code, screen = run_on_terminal(user, ["login", "--email", DEMO_EMAIL, "--password-stdin"],
+                                   [(b"Password: ", DEMO_PASSWORD.encode() + b"\n")])
+    assert code == 0 and DEMO_PASSWORD not in screen, screen
+
+
 def test_login_with_password_stdin_stores_private_credentials(cli, sandbox):
     r = cli("--api-url", sandbox.url, "login", "--email", DEMO_EMAIL, "--password-stdin",
             input=DEMO_PASSWORD + "\n")

@@ -125,6 +125,31 @@ def test_max_attempts_bounds_the_retries(user):
                     r.err.splitlines()[0]), r
 
 
+def test_backoff_is_exponential_with_full_jitter(user):
+    assert user("config", "set", "max_attempts", "4").code == 0
+    fail_me(user.sandbox, 503, times=10)
+    r = user("--debug", "whoami")
+    assert r.code == 7, r
+    waits = [float(w) for w in re.findall(r"\* retrying in (\d+\.\d+)s \(HTTP 503", r.err)]
+    waits += [float(w) for w in re.findall(r"warning: retrying in (\d+)s \(HTTP 503", r.err)]
+    assert len(waits) == 3, r.err
+    for attempt, wait in enumerate(waits, 1):
+        assert 0 <= wait <= 0.5 * 2 ** (attempt - 1) + 0.5, waits  # (+0.5: whole-second rounding)
+    assert calls(user.sandbox, ME) == [("GET", 503)] * 4
+
+
+def test_retry_after_is_capped_at_a_minute(user):
+    fail_me(user.sandbox, 503, headers={"Retry-After": "3600"})
+    proc = user.popen("whoami")
+    try:
+        line = proc.stderr.readline()
+        assert re.match(r"warning: retrying in 60s \(HTTP 503 from 127\.0\.0\.1:\d+\)$", line), line
+        assert proc.poll() is None  # it really waits
+    finally:
+        proc.kill()
+        proc.communicate()
+
+
 def test_a_post_that_reached_the_server_is_never_repeated(user):
     sandbox = user.sandbox
     sandbox.fault({"target": "api", "action": "error", "status": 503, "path": LOGIN,
@@ -306,3 +331,7 @@ def test_debug_log_shows_traffic_but_no_secret(cli, sandbox, tmp_path, proxy):
                          "X-Xether-Signature=***", "Authorization: ***", "X-API-Key: ***"):
         assert request_line in text, request_line
     assert re.search(r"\[debug\] < 200 OK \d+\.\d{3}s request-id=[0-9a-f]{32}", text)
+    # the pre-signed request carried no credential header at all
+    block = text[text.index("> GET %s/_storage/" % url):]
+    block = block[:block.index("[debug] <")]
+    assert "Authorization" not in block and "X-API-Key" not in block and "Signature=***" in block

@@ -31,8 +31,13 @@ def register(noun):
 
 
 def _read_stdin_line(what):
-    line = sys.stdin.readline()
-    value = line.rstrip("\r\n")
+    """The first line of stdin; on a terminal it is read like a password (never echoed)."""
+    if sys.stdin.isatty():
+        import getpass
+
+        value = getpass.getpass("%s: " % (what[0].upper() + what[1:]), stream=sys.stderr)
+    else:
+        value = sys.stdin.readline().rstrip("\r\n")
     if not value:
         raise UsageError("no %s on stdin" % what)
     return value
