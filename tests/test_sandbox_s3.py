@@ -8,7 +8,6 @@ verify signatures); then a Store in S3 mode pre-signs a PUT and a two-part multi
 import calendar
 import hashlib
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ import urllib.request
 
 import pytest
 
+from peers import free_port
 from xether_lib.sandbox import sigv4
 from xether_lib.sandbox.faults import Faults, RequestLog
 from xether_lib.sandbox.store import Store, StoreError
@@ -42,19 +42,11 @@ def test_sigv4_matches_the_aws_documentation_examples():
     assert sigv4.Endpoint("http://127.0.0.1:9000/").host == "127.0.0.1:9000"
 
 
-def _free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 @pytest.fixture(scope="module")
 def moto():
     pytest.importorskip("moto")
     pytest.importorskip("boto3")
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
                              str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     endpoint = "http://127.0.0.1:%d" % port
@@ -187,7 +179,7 @@ def test_small_part_abort_and_object_calls(s3):
 
 def test_unreachable_endpoint_is_a_store_error(tmp_path):
     store = Store(str(tmp_path), b"k", Faults(), RequestLog(), s3={
-        "endpoint": "http://127.0.0.1:%d" % _free_port(), "region": "us-east-1",
+        "endpoint": "http://127.0.0.1:%d" % free_port(), "region": "us-east-1",
         "access_key": "a", "secret_key": "b"})
     with pytest.raises(StoreError) as e:
         store.stat("datasets", "k")
