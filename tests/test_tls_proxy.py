@@ -50,9 +50,11 @@ def test_login_over_tls_with_a_private_ca(cli, tls, certs):
     assert r.code == 0, r
     assert "Logged in as %s on %s" % (DEMO_EMAIL, tls.url) in r.err
     assert (tls.connections, tls.handshakes) == (1, 1)  # login and users/me: one connection
-    assert cli("config", "set", "ca_bundle", certs.ca).code == 0
+    # --api-url and --ca-bundle given to login are remembered by the profile
     r = cli("whoami", "-o", "json")
     assert r.code == 0 and r.json()["api_url"] == tls.url
+    assert cli("config", "get", "ca_bundle").out == certs.ca + "\n"
+    assert cli("logout").code == 0
 
 
 def test_an_unknown_ca_fails_clearly_and_is_not_retried(user, tls, token):

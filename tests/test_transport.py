@@ -183,6 +183,15 @@ def test_connection_refused_is_retried_then_reported(cli):
     assert len(re.findall(r"\* retrying in .*connection refused", r.err)) == 2  # a POST, too
 
 
+def test_dns_failure_is_retried_then_reported(cli):
+    assert cli("config", "set", "max_attempts", "2").code == 0
+    r = cli("--api-url", "http://no-such-host.invalid", "--debug", "login", "--email", DEMO_EMAIL,
+            "--password-stdin", input=DEMO_PASSWORD + "\n")
+    assert r.code == 8, r
+    assert "cannot reach no-such-host.invalid: host name lookup failed" in r.err
+    assert len(re.findall(r"\* retrying in .*host name lookup failed", r.err)) == 1
+
+
 def test_read_timeout(user):
     assert user("config", "set", "max_attempts", "1").code == 0
     user.sandbox.fault({"target": "api", "action": "stall", "seconds": 3, "path": ME})

@@ -93,8 +93,9 @@ def run_login(args, ctx):
         stored = {"access_token": tokens["access_token"], "refresh_token": tokens.get("refresh_token"),
                   "email": user.get("email") or email, "method": "password"}
     settings.save_credentials(stored)
-    if settings.source("api_url").startswith("flag"):
-        settings.set_config("api_url", settings.api_url)
+    for key in ("api_url", "ca_bundle"):  # what it took to log in is what later runs need
+        if settings.source(key).startswith("flag"):
+            settings.set_config(key, settings.get(key))
     ctx.out.success("Logged in as %s on %s" % (stored["email"], settings.api_url))
     if ctx.out.is_json:
         ctx.out.data({"email": stored["email"], "api_url": settings.api_url,
