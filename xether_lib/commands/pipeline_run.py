@@ -69,10 +69,14 @@ def start(ctx, pipeline_id, params):
     return execution
 
 
+NEVER_SENT = ("connection refused", "lookup failed", "certificate", "unsupported url",
+              "refusing a redirect")
+
+
 def _may_have_reached(exc):
-    """False only when the request provably never left (refused connection, DNS)."""
+    """False only when the request provably never left (refused connection, DNS, TLS)."""
     text = exc.message.lower()
-    return not ("connection refused" in text or "lookup failed" in text)
+    return not any(marker in text for marker in NEVER_SENT)
 
 
 def _maybe_started(pipeline_id, why, exit_code, check):
@@ -168,5 +172,6 @@ def _confirm(ctx, prompt, run_id):
     try:
         answer = sys.stdin.readline()
     except KeyboardInterrupt:
-        answer = ""
+        ctx.out.stderr.write("\n")
+        raise Interrupted("not cancelled: run %d goes on" % run_id)
     return answer.strip().lower() in ("y", "yes")
