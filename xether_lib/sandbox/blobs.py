@@ -134,6 +134,7 @@ class Blobs(object):
     def __init__(self, root):
         self.root = root
         self.lock = threading.Lock()
+        shutil.rmtree(os.path.join(root, "tmp"), ignore_errors=True)   # left by a crash
         for sub in ("objects", "uploads", "tmp"):
             os.makedirs(os.path.join(root, sub), exist_ok=True)
 
