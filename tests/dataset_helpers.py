@@ -57,12 +57,7 @@ def read_state(cli):
 
 def api_get(cli, path):
     """GET an API path as the CLI's logged-in user (token from its credentials file)."""
-    with open(os.path.join(cli.home, "config", "credentials.json")) as f:
-        creds = json.load(f)["profiles"]["default"]
-    req = urllib.request.Request(creds["api_url"] + "/api/v1" + path,
-                                 headers={"Authorization": "Bearer " + creds["access_token"]})
-    with urllib.request.urlopen(req, timeout=30) as r:
-        return json.loads(r.read())
+    return api_call(cli, "GET", path)[1]
 
 
 def stored_parts(cli):
@@ -81,3 +76,16 @@ def wait_for(predicate, timeout=30, interval=0.05):
             return value
         time.sleep(interval)
     raise AssertionError("condition not met within %ss" % timeout)
+
+
+def api_call(cli, method, path, body=None):
+    """Any API request as the CLI's logged-in user; returns (status, parsed body or None)."""
+    with open(os.path.join(cli.home, "config", "credentials.json")) as f:
+        creds = json.load(f)["profiles"]["default"]
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(creds["api_url"] + "/api/v1" + path, data=data, method=method,
+                                 headers={"Authorization": "Bearer " + creds["access_token"],
+                                          "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        raw = r.read()
+        return r.status, (json.loads(raw) if raw else None)

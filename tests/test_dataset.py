@@ -7,8 +7,8 @@ import os
 
 import pytest
 
-from dataset_helpers import (MiB, api_calls, make_file, part_puts, sha256_of, state_files,
-                             wait_for)
+from dataset_helpers import (MiB, api_call, api_calls, make_file, part_puts, sha256_of,
+                             state_files, wait_for)
 
 
 def push_json(user, path, *extra):
@@ -234,3 +234,39 @@ def test_modules_compile_on_python38():
               for n in ("dataset.py", "dataset_push.py")]
     code = "import sys\nfor f in sys.argv[1:]: compile(open(f).read(), f, 'exec')"
     assert subprocess.run([py38, "-c", code] + files).returncode == 0
+
+
+def test_pull_checks_the_sha256_recorded_in_meta_data(user, tmp_path):
+    src = tmp_path / "checked.bin"
+    make_file(src, 5000)
+    record = push_json(user, src)
+    meta = dict(record["meta_data"], sha256="0" * 64)
+    status, _ = api_call(user, "PATCH", "/datasets/%d" % record["id"], {"meta_data": meta})
+    assert status == 200
+    out = tmp_path / "out.bin"
+    r = user("dataset", "pull", record["id"], str(out))
+    assert r.code == 9, r
+    assert not out.exists()
+
+
+def test_rm_asks_on_a_terminal(user, tmp_path):
+    import pty
+    import subprocess
+
+    src = tmp_path / "asked.bin"
+    make_file(src, 100)
+    ids = [push_json(user, src)["id"] for _ in range(2)]
+    for dataset_id, answer, code in ((ids[0], b"n\n", 2), (ids[1], b"y\n", 0)):
+        master, slave = pty.openpty()
+        proc = subprocess.Popen(user.prog + ["dataset", "rm", str(dataset_id)], env=user.env,
+                                stdin=slave, stdout=subprocess.PIPE, stderr=slave)
+        os.close(slave)
+        prompt = b""
+        while b"[y/N]" not in prompt:
+            prompt += os.read(master, 1024)
+        assert b"Delete dataset %d" % dataset_id in prompt
+        os.write(master, answer)
+        assert proc.wait(30) == code
+        os.close(master)
+    assert user("dataset", "info", ids[0]).code == 0
+    assert user("dataset", "info", ids[1]).code == 5

@@ -177,3 +177,28 @@ def test_progress_json_and_quiet(user, tmp_path):
     r = user(*(PUSH + (str(src),) + SMALL_PARTS))
     assert r.code == 0 and "Uploading quiet.bin: 100%" in r.err
     assert json.loads(user("dataset", "info", r.out.strip(), "-o", "json").out)["id"] == int(r.out)
+
+
+def test_huge_file_raises_part_size_to_stay_within_10000_parts(user, tmp_path):
+    src = tmp_path / "sparse-60g.bin"
+    with open(str(src), "wb") as f:
+        f.truncate(60 << 30)  # sparse: nothing is written, and nothing will be sent
+    user.sandbox.fault({"target": "api", "action": "error", "status": 400, "times": 20,
+                        "path": "/api/v1/artifacts/multipart/part-url"})
+    r = user(*(PUSH + (str(src), "--part-size", "5MiB")))
+    assert r.code == 6, r
+    state = read_state(user)
+    assert state["part_size"] == 7 * MiB and -(-(60 << 30) // state["part_size"]) <= 10000
+    assert part_puts(user.sandbox.requests(), None) == []
+
+
+def test_no_multipart_and_over_5gib_fails_clearly(user, tmp_path):
+    src = tmp_path / "sparse-5g.bin"
+    with open(str(src), "wb") as f:
+        f.truncate((5 << 30) + 1)
+    user.sandbox.fault({"target": "api", "action": "error", "status": 405,
+                        "path": "/api/v1/artifacts/multipart/initiate"})
+    r = user(*(PUSH + (str(src),)))
+    assert r.code == 7, r
+    assert "cannot do multipart" in r.err and "5 GiB" in r.err
+    assert [e for e in user.sandbox.requests() if e["target"] == "storage-put"] == []
