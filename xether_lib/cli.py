@@ -26,11 +26,7 @@ COMMANDS = (
     ("sandbox", "sandbox", "Run a local Xether backend for trying and testing", "serve"),
 )
 
-# Global options that take a value (used to find the command word before argparse runs).
-VALUE_OPTIONS = ("--api-url", "--profile", "--project", "-o", "--output", "--color",
-                 "--ca-bundle", "--request-timeout")
-OUTPUT_FORMATS = ("table", "json", "csv")
-COLOR_MODES = ("auto", "always", "never")
+HELP_FLAGS = ("-h", "--help")
 
 
 def platform_tag():
@@ -50,6 +46,8 @@ def version_line():
 def find_command(argv):
     """Return (index, word) of the first word that is not a global option or its value."""
     i = 0
+    from xether_lib.globalopts import VALUE_OPTIONS
+
     while i < len(argv):
         word = argv[i]
         if word == "--":
@@ -69,6 +67,11 @@ def main(argv=None):
     index, word = find_command(argv)
     if "--version" in (argv if index is None else argv[:index]):
         sys.stdout.write(version_line() + "\n")
+        return 0
+    if index is None and all(a in HELP_FLAGS for a in argv):
+        from xether_lib.globalopts import top_level_help
+
+        sys.stdout.write(top_level_help(COMMANDS))
         return 0
     _make_streams_safe()
     debug = "--debug" in argv

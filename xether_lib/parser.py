@@ -11,13 +11,17 @@ import argparse
 import importlib
 import sys
 
+from xether_lib.globalopts import DESCRIPTION, EPILOG_HINT, EXAMPLES, GLOBAL_OPTIONS
+
+# The CLI speaks English only: skip gettext's catalogue look-ups (hundreds of stat calls).
+argparse._ = lambda text: text
+argparse.ngettext = lambda singular, plural, n: singular if n == 1 else plural
+
 GLOBAL_DEFAULTS = {
     "api_url": None, "profile": None, "project": None, "output": None, "color": None,
     "quiet": False, "no_progress": False, "debug": False, "ca_bundle": None,
     "insecure": False, "request_timeout": None,
 }
-
-EPILOG_HINT = "Run 'xether <command> --help' for a command's options and examples."
 
 
 class Parser(argparse.ArgumentParser):
@@ -58,38 +62,48 @@ def unknown_command(word, names):
     sys.exit(2)
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Wraps prose paragraphs but keeps indented lines (examples) as written, and keeps the
+    usage line short: global options appear there as one `[global options]`."""
+
+    def _fill_text(self, text, width, indent):
+        import textwrap
+
+        out = []
+        for line in text.splitlines():
+            if line.startswith(" ") or len(line) <= width:
+                out.append(indent + line)
+            else:
+                out.extend(textwrap.wrap(line, width, initial_indent=indent,
+                                         subsequent_indent=indent))
+        return "\n".join(out)
+
+    def add_usage(self, usage, actions, groups, prefix=None):
+        mine = [a for a in actions if not getattr(a, "xether_global", False)]
+        if len(mine) != len(actions):
+            mine.append(argparse.Action(["[global options]"], dest=argparse.SUPPRESS,
+                                        nargs=0, required=True))
+        return argparse.RawDescriptionHelpFormatter.add_usage(self, usage, mine, groups, prefix)
+
+
 def global_options():
     """The global options, as a parent parser usable before and after the command."""
     p = argparse.ArgumentParser(add_help=False)
-    g = p.add_argument_group("global options")
-    S = argparse.SUPPRESS
-    g.add_argument("--api-url", metavar="URL", default=S,
-                   help="API origin: prod, local or a URL (env XETHER_API_URL)")
-    g.add_argument("--profile", metavar="NAME", default=S,
-                   help="config profile to use (env XETHER_PROFILE; default 'default')")
-    g.add_argument("--project", metavar="ID", default=S,
-                   help="project to work in (env XETHER_PROJECT)")
-    g.add_argument("-o", "--output", choices=("table", "json", "csv"), default=S,
-                   help="output format (default table)")
-    g.add_argument("--json", dest="output", action="store_const", const="json", default=S,
-                   help="short for -o json")
-    g.add_argument("--color", choices=("auto", "always", "never"), default=S,
-                   help="colour output (default auto: only on a terminal, honours NO_COLOR)")
-    g.add_argument("--no-color", dest="color", action="store_const", const="never", default=S,
-                   help="short for --color never")
-    g.add_argument("-q", "--quiet", action="store_true", default=S,
-                   help="print only what scripts need (ids, paths)")
-    g.add_argument("--no-progress", action="store_true", default=S,
-                   help="no progress bars or spinners")
-    g.add_argument("--debug", action="store_true", default=S,
-                   help="show HTTP traffic (secrets redacted) and tracebacks")
-    g.add_argument("--ca-bundle", metavar="FILE", default=S,
-                   help="CA certificates to trust (env XETHER_CA_BUNDLE)")
-    g.add_argument("--insecure", action="store_true", default=S,
-                   help="do not verify TLS certificates (unsafe)")
-    g.add_argument("--request-timeout", metavar="SECONDS", default=S,
-                   help="connect/read timeout of each HTTP request (default 30)")
+    add_global_options(p)
     return p
+
+
+def add_global_options(parser):
+    g = parser.add_argument_group("global options")
+    for flags, dest, kind, extra, metavar, help in GLOBAL_OPTIONS:
+        kw = {"dest": dest, "default": argparse.SUPPRESS, "help": help}
+        if kind == "value":
+            kw.update(metavar=metavar, choices=extra)
+        elif kind == "flag":
+            kw["action"] = "store_true"
+        else:
+            kw.update(action="store_const", const=extra)
+        g.add_argument(*flags, **kw).xether_global = True
 
 
 def fill_global_defaults(args):
@@ -116,7 +130,7 @@ class Noun(object):
         p = self._subparsers.add_parser(
             name, help=help, description=description or help, aliases=list(aliases),
             epilog=_examples_epilog(examples), parents=self._parents,
-            formatter_class=argparse.RawDescriptionHelpFormatter)
+            formatter_class=HelpFormatter)
         p.set_defaults(_run=run, _parser=p)
         return p
 
@@ -143,18 +157,17 @@ def build(commands, selected=None, load_all=False):
     parents = [global_options()]
     top = Parser(
         prog="xether", parents=parents,
-        description="xether: the command-line client of the Xether AI data platform.",
-        epilog="examples:\n  xether login\n  xether dataset push sales.csv\n"
-               "  xether pipeline run 3 --param dataset_id=17 --wait\n\n" + EPILOG_HINT,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        description=DESCRIPTION,
+        epilog="examples:\n" + "".join("  %s\n" % e for e in EXAMPLES) + "\n" + EPILOG_HINT,
+        formatter_class=HelpFormatter)
     top.add_argument("--version", action="store_true", help="print the version and exit")
     sub = top.add_subparsers(title="commands", metavar="<command>", parser_class=Parser)
     for name, module, help, shortcut in commands:
         if not (load_all or name == selected):
             sub.add_parser(name, help=help)
             continue
-        p = sub.add_parser(name, help=help, description=help, parents=parents,
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        p = sub.add_parser(name, help=help, description=help, parents=parents if shortcut else [],
+                           formatter_class=HelpFormatter)
         p.set_defaults(_parser=p)
         mod = importlib.import_module("xether_lib.commands." + module)
         if shortcut:
@@ -162,4 +175,5 @@ def build(commands, selected=None, load_all=False):
         else:
             verbs = p.add_subparsers(title="commands", metavar="<command>", parser_class=Parser)
             mod.register(Noun(verbs, parents, "xether " + name))
+            add_global_options(p)
     return top
