@@ -9,6 +9,8 @@
   file and log, stopped afterwards.
 - `HeaderRecorder()`: an http.server on a free port that records every request's method,
   path and headers (the "other origin" of redirect tests).
+- `ScriptedServer(answers)`: a raw TCP server that sends `answers[i]` (bytes, as they are)
+  on its i-th connection and closes it: truncated bodies and other broken answers.
 - `api(base_url, method, path, ...)`: a direct urllib call for a test's own setup and checks;
   `stored_credentials(cli)` and `make_artifact(sandbox, token, project_id)` build on it.
 """
@@ -264,6 +266,46 @@ class HeaderRecorder(object):
     def close(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+# -- a server of scripted raw answers ----------------------------------------------------------
+
+class ScriptedServer(object):
+    """Answers the i-th connection's first request with `answers[i]` (the last one repeats)."""
+
+    def __init__(self, answers):
+        self.answers = list(answers)
+        self.requests = []
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(16)
+        self.port = self._sock.getsockname()[1]
+        self.url = "http://127.0.0.1:%d" % self.port
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(10)
+                data = b""
+                try:
+                    while b"\r\n\r\n" not in data:
+                        chunk = conn.recv(65536)
+                        if not chunk:
+                            break
+                        data += chunk
+                    self.requests.append(data.split(b"\r\n", 1)[0].decode("latin-1"))
+                    answer = self.answers[min(len(self.requests), len(self.answers)) - 1]
+                    conn.sendall(answer)
+                except OSError:
+                    pass
+
+    def close(self):
+        self._sock.close()
 
 
 # -- plain API calls made by the test itself (setup and checks, not the CLI under test) ----------

@@ -172,6 +172,27 @@ def test_a_dropped_get_is_retried(user):
     assert calls(user.sandbox, ME) == [("GET", None), ("GET", 200)]
 
 
+def test_a_body_cut_short_is_retried_for_a_get_only(cli):
+    body = b'{"id": 7, "email": "cut@example.com"}'
+    cut = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (
+        len(body), body[:10])
+    whole = cut[:-10] + body
+    server = peers.ScriptedServer([cut, whole])
+    try:
+        r = cli("--api-url", server.url, "whoami", "-o", "json", env={"XETHER_TOKEN": "t.t.t"})
+        assert r.code == 0, r
+        assert r.json()["email"] == "cut@example.com"
+        assert server.requests == ["GET /api/v1/users/me HTTP/1.1"] * 2
+        server.answers, server.requests[:] = [cut], []
+        r = cli("--api-url", server.url, "login", "--email", "a@b.c", "--password-stdin",
+                input="pw\n")
+        assert r.code == 8, r
+        assert "dropped" in r.err and "may have reached the server" in r.err
+        assert server.requests == ["POST /api/v1/auth/login HTTP/1.1"]
+    finally:
+        server.close()
+
+
 def test_connection_refused_is_retried_then_reported(cli):
     port = peers.free_port()
     assert cli("config", "set", "max_attempts", "3").code == 0

@@ -39,12 +39,21 @@ def origin_of(url):
     return (parts.scheme.lower(), (parts.hostname or "").lower(), port)
 
 
+def host_of(url):
+    """`host:port` of a URL for messages: never the user info a URL may carry."""
+    return urlsplit(url).netloc.rpartition("@")[2]
+
+
 class _NeverSent(Exception):
     """The request provably did not reach the server (connect failed)."""
 
     def __init__(self, cause):
         Exception.__init__(self, str(cause))
         self.cause = cause
+
+
+class _BodyLost(OSError):
+    """The answer's body broke off (a drop or a stall) before it was read in full."""
 
 
 class Response(object):
@@ -67,10 +76,10 @@ class Response(object):
         except socket.timeout:
             self.close(broken=True)
             raise NetworkError("the connection to %s stalled (no data within the timeout)"
-                               % urlsplit(self.url).netloc)
+                               % host_of(self.url))
         except (OSError, http.client.HTTPException) as exc:
             self.close(broken=True)
-            raise NetworkError("the connection to %s dropped: %s" % (urlsplit(self.url).netloc,
+            raise NetworkError("the connection to %s dropped: %s" % (host_of(self.url),
                                                                      _describe(exc)))
         if not data or self.raw.isclosed():
             self.close()
@@ -168,13 +177,14 @@ class Transport(object):
                 delay = self._retry_after(resp)
                 resp.close(broken=True)
                 self._wait(delay if delay is not None else self._backoff(attempt),
-                           "HTTP %d from %s" % (resp.status, urlsplit(url).netloc))
+                           "HTTP %d from %s" % (resp.status, host_of(url)))
                 continue
             if _is_cert_error(error):
                 raise _cert_error(url, error)
             if not retryable or attempt >= self.max_attempts:
-                raise NetworkError("cannot reach %s: %s" % (urlsplit(url).netloc, _describe(error)),
-                                   hint=_network_hint(error, retryable))
+                text = str(error) if isinstance(error, _BodyLost) else "cannot reach %s: %s" % (
+                    host_of(url), _describe(error))
+                raise NetworkError(text, hint=_network_hint(error, retryable))
             self._wait(self._backoff(attempt), _describe(error))
 
     def _backoff(self, attempt):
@@ -240,7 +250,10 @@ class Transport(object):
         resp = Response(raw, url, request_id, release, elapsed)
         self._log_response(resp)
         if not stream:
-            resp.body  # read it all now, which frees the connection
+            try:
+                resp.body  # read it all now, which frees the connection
+            except NetworkError as exc:
+                raise _BodyLost(exc.message)
         return resp
 
     def _pool(self):
