@@ -30,6 +30,11 @@ def library_path(here):
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     sys.path.insert(0, library_path(here))
+    if sys.argv[1:] == ["--version"]:  # the fast path: nothing but the version line
+        from xether_lib.about import version_line
+
+        sys.stdout.write(version_line() + "\n")
+        return 0
     from xether_lib.cli import main as cli_main
 
     return cli_main()

@@ -9,7 +9,7 @@ run only the module of the command named on the line is imported, so
 import os
 import sys
 
-from xether_lib import __version__
+from xether_lib.about import version_line
 
 # name -> (module under xether_lib.commands, one-line help, verb for a top-level shortcut)
 COMMANDS = (
@@ -27,20 +27,6 @@ COMMANDS = (
 )
 
 HELP_FLAGS = ("-h", "--help")
-
-
-def platform_tag():
-    """`linux-x86_64` and the like, without importing the heavy `platform` module."""
-    try:
-        machine = os.uname().machine
-    except AttributeError:  # Windows
-        machine = os.environ.get("PROCESSOR_ARCHITECTURE", "unknown")
-    return "%s-%s" % (sys.platform, machine.lower())
-
-
-def version_line():
-    return "xether %s (Python %s, %s)" % (
-        __version__, "%d.%d.%d" % sys.version_info[:3], platform_tag())
 
 
 def find_command(argv):

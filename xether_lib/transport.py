@@ -16,7 +16,8 @@ import threading
 import time
 from urllib.parse import urljoin, urlsplit
 
-from xether_lib import __version__, netenv, redact
+from xether_lib import netenv, redact
+from xether_lib.about import user_agent
 from xether_lib.errors import NetworkError
 
 IDEMPOTENT_METHODS = ("GET", "HEAD", "DELETE", "PUT", "OPTIONS")
@@ -25,12 +26,6 @@ REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 MAX_REDIRECTS = 5
 RETRY_AFTER_CAP = 60.0
 IDLE_REUSE_LIMIT = 2.0  # a non-idempotent request never rides a connection idle longer than this
-
-
-def user_agent():
-    from xether_lib.cli import platform_tag
-
-    return "xether/%s python/%s %s" % (__version__, "%d.%d.%d" % sys.version_info[:3], platform_tag())
 
 
 def origin_of(url):
