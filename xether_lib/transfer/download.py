@@ -106,26 +106,47 @@ class Download(object):
         ident = {"artifact_id": str(self.artifact_id), "size": self.size, "sha256": self.sha256,
                  "api_url": self.ctx.settings.api_url}
         part = PartFile(self.target, ident).open()
-        label = os.path.basename(self.target)
-        bar = self.ctx.out.progress(self.size, label)
+        bar = LazyBar(self.ctx.out, self.size, os.path.basename(self.target))
         try:
+            self._check_space(part)
             if part.resumed:
                 bar.set(part.resumed)
             self._fetch(part, bar)
         except KeyboardInterrupt:
-            part.close()
-            bar.close()
+            self._stop(part, bar)
             raise self._interrupted(part)
         except IntegrityError:
-            part.discard()
             bar.close()
+            part.discard()
             raise
         except BaseException:
-            part.close()
-            bar.close()
+            self._stop(part, bar)
             raise
         bar.close()
         return self._finish(part)
+
+    @staticmethod
+    def _stop(part, bar):
+        """Close after a failure: keep a .part worth resuming, drop an empty one."""
+        bar.close()
+        if part.size:
+            part.close()
+        else:
+            part.discard()
+
+    def _check_space(self, part):
+        if self.size is None:
+            return
+        import shutil
+
+        try:
+            free = shutil.disk_usage(os.path.dirname(self.target)).free
+        except OSError:
+            return
+        needed = self.size - part.size
+        if needed > free:
+            raise UsageError("not enough disk space for %s: %d bytes needed, %d free"
+                             % (self.target, needed, free))
 
     # -- the retry loop --------------------------------------------------------------------
     def _fetch(self, part, bar):
@@ -244,9 +265,35 @@ class Download(object):
         return digest, got
 
     def _interrupted(self, part):
+        if not part.size:
+            return Interrupted("interrupted before any byte of %s arrived" % self.target)
         return Interrupted(
             "interrupted: %d bytes kept in %s for resuming" % (part.size, part.path),
             hint=self.resume_hint or "Run the same command again to resume.")
+
+
+class LazyBar(object):
+    """A progress bar that appears with the first byte (none for a download that fails first)."""
+
+    def __init__(self, out, total, label):
+        self._args = (out, total, label)
+        self._bar = None
+
+    def _get(self):
+        if self._bar is None:
+            out, total, label = self._args
+            self._bar = out.progress(total, label)
+        return self._bar
+
+    def update(self, nbytes):
+        self._get().update(nbytes)
+
+    def set(self, done):
+        self._get().set(done)
+
+    def close(self):
+        if self._bar is not None:
+            self._bar.close()
 
 
 def _content_range(value):

@@ -12,10 +12,11 @@ import hashlib
 import json
 import os
 
-from xether_lib.errors import UsageError
+from xether_lib.errors import USAGE, UsageError, XetherError
 from xether_lib.fsutil import fsync_dir
 
 HASH_READ = 1 << 20
+PIPE_DEPTH = 2   # chunks waiting per stage: bounds the memory in flight
 
 
 def _remove(path):
@@ -47,10 +48,11 @@ class PartFile(object):
         self.path = target + ".part"
         self.sidecar = target + ".part.json"
         self.ident = dict(ident)
-        self.size = 0
+        self._size = 0
         self.hasher = hashlib.sha256()
         self.resumed = 0
         self._fd = None
+        self._pipe = None
 
     # -- opening ---------------------------------------------------------------------------
     def open(self):
@@ -62,7 +64,7 @@ class PartFile(object):
             raise UsageError("cannot write %s: %s" % (self.path, exc.strerror or exc))
         _lock(self._fd, self.path)
         if self._sidecar_matches() and self._rehash():
-            self.resumed = self.size
+            self.resumed = self._size
         else:
             self.restart()
         return self
@@ -89,14 +91,15 @@ class PartFile(object):
                 if not n:
                     break
                 self.hasher.update(view[:n])
-                self.size += n
+                self._size += n
         return True
 
     def restart(self):
         """Empty the .part and write a fresh sidecar (start the download over)."""
+        self.sync()
         os.ftruncate(self._fd, 0)
         os.lseek(self._fd, 0, os.SEEK_SET)
-        self.size = 0
+        self._size = 0
         self.resumed = 0
         self.hasher = hashlib.sha256()
         data = json.dumps(self.ident, sort_keys=True).encode("utf-8")
@@ -104,21 +107,49 @@ class PartFile(object):
             f.write(data)
 
     # -- writing ---------------------------------------------------------------------------
-    def write(self, view):
-        """Append a chunk (a memoryview or bytes) and hash it."""
-        done = 0
-        total = len(view)
-        while done < total:
-            done += os.write(self._fd, view[done:])
-        self.hasher.update(view)
-        self.size += total
+    @property
+    def size(self):
+        """Bytes written and hashed so far (waits for the writer threads)."""
+        self.sync()
+        return self._size
+
+    def write(self, data):
+        """Queue a chunk (bytes) to be appended and hashed on the pipeline's threads."""
+        if self._pipe is None:
+            from xether_lib.transfer.pipeline import Pipeline
+
+            self._pipe = Pipeline([self._append, self._digest], depth=PIPE_DEPTH)
+        self._pipe.put(data)
+
+    def sync(self):
+        """Wait until every queued chunk is written and hashed; raise a write error."""
+        if self._pipe is not None:
+            self._pipe.drain()
+
+    def _append(self, data):
+        view = memoryview(data)
+        done, total = 0, len(view)
+        try:
+            while done < total:
+                done += os.write(self._fd, view[done:])
+        except OSError as exc:
+            raise XetherError("cannot write %s: %s" % (self.path, exc.strerror or exc),
+                              exit_code=USAGE)
+
+    def _digest(self, data):
+        self.hasher.update(data)
+        self._size += len(data)
 
     def hexdigest(self):
+        self.sync()
         return self.hasher.hexdigest()
 
     # -- ending ----------------------------------------------------------------------------
     def close(self):
         """Close the .part, keeping it and its sidecar (for a later resume)."""
+        if self._pipe is not None:
+            pipe, self._pipe = self._pipe, None
+            pipe.close()
         if self._fd is not None:
             fd, self._fd = self._fd, None
             os.close(fd)
@@ -131,6 +162,7 @@ class PartFile(object):
 
     def commit(self, force):
         """fsync the .part, move it onto the target, fsync the directory, drop the sidecar."""
+        self.sync()
         os.fsync(self._fd)
         self.close()
         if force:
