@@ -177,7 +177,7 @@ def imported_modules(argv, env):
             name = line.rsplit("|", 1)[1].strip()
             if name != "package":  # the header line
                 names.append(name)
-    assert "xether_lib.cli" in names, proc.stderr[-2000:]
+    assert any(n.startswith("xether_lib.") for n in names), proc.stderr[-2000:]  # our code ran
     return names
 
 
