@@ -12,8 +12,8 @@ import os
 import random
 import time
 
-from xether_lib.errors import (IntegrityError, Interrupted, NetworkError, UsageError,
-                               XetherError)
+from xether_lib.errors import (IntegrityError, Interrupted, NetworkError, StorageError,
+                               UsageError)
 from xether_lib.safe_names import safe_basename
 from xether_lib.transfer.partfile import PartFile
 from xether_lib.transfer.storage_errors import parse_storage_error
@@ -21,6 +21,7 @@ from xether_lib.transfer.storage_errors import parse_storage_error
 CHUNK = 1 << 20          # bytes per read from the network
 MAX_FAILURES = 5         # consecutive failed attempts (no progress) before giving up
 MAX_URL_REFRESHES = 3    # fresh pre-signed URLs after 403 answers
+MAX_RESTARTS = 3         # times the .part may be emptied to start over
 BACKOFF_BASE = 0.25
 BACKOFF_CAP = 8.0
 
@@ -100,6 +101,7 @@ class Download(object):
         self.resume_hint = resume_hint
         self.url = None
         self.refreshes = 0
+        self.restarts = 0
         self.total = size  # what the store says the object's length is, once known
 
     def run(self):
@@ -204,10 +206,18 @@ class Download(object):
             self.url = None
             return False
         if resp.status == 416 and part.size:
-            part.restart()            # our bytes do not fit the object: start over
-            bar.set(0)
+            self._restart(part, bar)  # our bytes do not fit the object: start over
             return False
         raise err
+
+    def _restart(self, part, bar):
+        """Empty the .part and start over (a bounded number of times)."""
+        self.restarts += 1
+        if self.restarts > MAX_RESTARTS:
+            raise StorageError("downloading artifact %s: the store's answers do not fit "
+                               "together (restarted %d times)" % (self.artifact_id, MAX_RESTARTS))
+        part.restart()
+        bar.set(0)
 
     def _accept(self, resp, part, bar):
         """Check the answer fits our offset; restart the .part when it does not."""
@@ -215,15 +225,13 @@ class Download(object):
         if resp.status == 206:
             start, total = _content_range(resp.headers.get("Content-Range"))
             if start != part.size:
-                part.restart()
-                bar.set(0)
+                self._restart(part, bar)
                 return False
             self._learn_total(total if total is not None else
                               (part.size + length if length is not None else None))
             return True
         if part.size:                 # 200: the store ignored Range; take the whole object
-            part.restart()
-            bar.set(0)
+            self._restart(part, bar)
         self._learn_total(length)
         return True
 
