@@ -49,13 +49,16 @@ def demo_project(base):
     return [p for p in api(base, "GET", "/projects/") if p["name"] == "demo"][0]["id"]
 
 
-def upload(base, data, name="data.bin", execution_id=None, content_type="application/octet-stream"):
+def upload(base, data, name="data.bin", execution_id=None, content_type="application/octet-stream",
+           pipeline_id=None):
     """A completed artifact holding `data`; returns (artifact id, object key)."""
     key = "tests/%s/blob" % os.urandom(8).hex()
     body = {"name": name, "bucket": "datasets", "key": key, "content_type": content_type,
             "project_id": demo_project(base)}
     if execution_id is not None:
         body["execution_id"] = execution_id
+    if pipeline_id is not None:
+        body["pipeline_id"] = pipeline_id
     started = api(base, "POST", "/artifacts/upload", body)
     req = urllib.request.Request(started["upload_url"], data=data, method="PUT", headers={
         "Content-Type": content_type, "Content-Length": str(len(data))})
@@ -97,6 +100,15 @@ def test_ls_lists_and_filters_by_execution(user, sandbox):
     assert header == ["ID", "NAME", "SIZE", "SHA256", "EXECUTION", "CREATED"]
     assert "alpha.txt" in r.out and sha256(b"alpha\n")[:12] in r.out and str(run) in r.out
     assert "beta.txt" not in r.out
+
+
+def test_ls_by_pipeline(user, sandbox):
+    pipeline = 800000 + int.from_bytes(os.urandom(2), "big")
+    a, _ = upload(sandbox.url, b"p\n", "p.txt", pipeline_id=pipeline)
+    upload(sandbox.url, b"q\n", "q.txt")
+    r = user("artifact", "ls", "--pipeline", pipeline, "-o", "json")
+    assert r.code == 0, r
+    assert [x["id"] for x in r.json()] == [a]
 
 
 def test_ls_limit_and_bad_values(user, sandbox):
@@ -159,6 +171,24 @@ def test_download_into_cwd_directory_and_file(user, sandbox, tmp_path):
     assert r.out == str(out / "renamed.dat") + "\n" and r.err == ""
     assert read(str(out / "renamed.dat")) == data
     assert sorted(os.listdir(str(out))) == ["renamed.dat", "report.bin"]  # no .part left
+
+
+def test_download_url_gets_no_credentials(user, sandbox, tmp_path):
+    """The store shares the API's origin here, and still sees no Authorization header."""
+    art, _ = upload(sandbox.url, b"secret-free", "nocreds.txt")
+    r = user("--debug", "--no-progress", "artifact", "download", art, str(tmp_path))
+    assert r.code == 0, r
+    requests = []   # [(request line, [header lines])] from the --debug log
+    for line in r.err.splitlines():
+        if line.startswith("[debug] >   ") and requests:
+            requests[-1][1].append(line.split(">", 1)[1].strip())
+        elif line.startswith("[debug] > "):
+            requests.append((line[len("[debug] > "):], []))
+    api_calls = [h for line, h in requests if line.startswith("GET %s/api/" % sandbox.url)]
+    store_calls = [h for line, h in requests if line.startswith("GET %s/_storage/" % sandbox.url)]
+    assert api_calls and all("Authorization: ***" in h for h in api_calls), requests
+    assert len(store_calls) == 1, requests
+    assert not [h for h in store_calls[0] if h.lower().startswith(("authorization", "x-api-key"))]
 
 
 def test_download_to_missing_directory_is_a_usage_error(user, sandbox, tmp_path):
