@@ -270,3 +270,14 @@ def test_rm_asks_on_a_terminal(user, tmp_path):
         os.close(master)
     assert user("dataset", "info", ids[0]).code == 0
     assert user("dataset", "info", ids[1]).code == 5
+
+
+def test_create_failing_with_500_is_not_repeated(user, tmp_path):
+    src = tmp_path / "unrecorded.bin"
+    make_file(src, 1234)
+    user.sandbox.fault({"target": "api", "action": "error", "status": 500, "method": "POST",
+                        "path": "/api/v1/datasets/"})
+    r = user("dataset", "push", str(src), "--name", "unrecorded-" + os.urandom(4).hex())
+    assert r.code == 7, r
+    assert "record could not be created" in r.err and "artifact " in r.err
+    assert len(api_calls(user.sandbox.requests(), "/api/v1/datasets/")) == 1

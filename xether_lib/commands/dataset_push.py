@@ -64,8 +64,10 @@ def run_push(args, ctx):
     else:
         record = _create_version(ctx, dataset, label, uploaded, meta)
         done = "version %s of dataset %s" % (record.get("version", label), dataset["id"])
-    ctx.out.success("Pushed %s (%s bytes, sha256 %s) as %s"
-                    % (source.display, uploaded["size"], uploaded["sha256"], done))
+    from xether_lib.term.values import human_size
+
+    ctx.out.success("Pushed %s (%s, sha256 %s) as %s"
+                    % (source.display, human_size(uploaded["size"]), uploaded["sha256"], done))
     if ctx.out.is_json:
         ctx.out.data(record)
     else:
