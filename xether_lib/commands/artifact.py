@@ -95,13 +95,13 @@ def run_info(args, ctx):
 
 
 # -- download ----------------------------------------------------------------------------
-def _resume_hint(args, target):
+def _resume_command(args, target):
     import shlex
 
     words = ["xether", "artifact", "download", args.id, target]
     if args.force:
         words.append("--force")
-    return "Resume with: %s" % " ".join(shlex.quote(str(w)) for w in words)
+    return " ".join(shlex.quote(str(w)) for w in words)
 
 
 PUBLIC_KEYS = ("path", "size", "sha256", "verified")
@@ -141,7 +141,7 @@ def run_download(args, ctx):
     meta = ctx.api.get_artifact(artifact_id)
     target = target_path(args.dest, meta.get("name"), artifact_id)
     result = download_artifact(ctx, artifact_id, target, force=args.force, meta=meta,
-                               resume_hint=_resume_hint(args, target))
+                               resume_hint=_resume_command(args, target))
     if ctx.out.is_json:
         return ctx.out.data(_public(result))
     _say(ctx, result)

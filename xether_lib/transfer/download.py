@@ -74,7 +74,8 @@ def download_artifact(ctx, artifact_id, dest, force=False, expected_sha256=None,
                       expected_size=None, resume_hint=None, meta=None):
     """Download one artifact to `dest` (a directory or a file path); returns
     {"path", "size", "sha256", "verified"}. `expected_*` take precedence over the
-    artifact's own metadata (`meta`, fetched when not given)."""
+    artifact's own metadata (`meta`, fetched when not given); `resume_hint` is the command
+    line that resumes (shown as "Resume with: ..." after Ctrl-C)."""
     meta = meta if meta is not None else ctx.api.get_artifact(artifact_id)
     target = target_path(dest, meta.get("name"), artifact_id)
     check_target_free(target, force)
@@ -277,7 +278,8 @@ class Download(object):
             return Interrupted("interrupted before any byte of %s arrived" % self.target)
         return Interrupted(
             "interrupted: %d bytes kept in %s for resuming" % (part.size, part.path),
-            hint=self.resume_hint or "Run the same command again to resume.")
+            hint=("Resume with: %s" % self.resume_hint) if self.resume_hint
+            else "Run the same command again to resume.")
 
 
 class LazyBar(object):
