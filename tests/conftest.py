@@ -94,10 +94,21 @@ def cli(tmp_path):
     return Runner(str(home))
 
 
+def _newest_source_mtime():
+    newest = os.path.getmtime(XETHER_PY)
+    for folder, _, files in os.walk(os.path.join(ROOT, "xether_lib")):
+        for name in files:
+            if name.endswith(".py"):
+                newest = max(newest, os.path.getmtime(os.path.join(folder, name)))
+    return newest
+
+
 @pytest.fixture(scope="session")
 def pyz():
-    if not os.path.exists(PYZ):
-        subprocess.run(["bash", os.path.join(ROOT, "build.sh")], cwd=ROOT, check=True)
+    """dist/xether.pyz, (re)built when missing or older than the sources."""
+    if not os.path.exists(PYZ) or os.path.getmtime(PYZ) < _newest_source_mtime():
+        subprocess.run(["bash", os.path.join(ROOT, "build.sh")], cwd=ROOT, check=True,
+                       stdout=subprocess.DEVNULL)
     return PYZ
 
 
