@@ -1,59 +1,17 @@
 """`xether pipeline ...` end to end: the real CLI in a subprocess against a real sandbox.
 
-Runs use the sandbox's built-in pipelines (profile-csv, sleep, fail) and --poll 0.2 so that
-waiting stays quick. Runs that could outlive a test are cancelled before it ends.
+This file: ls, info, history, starting runs with parameters, results of finished runs, a start
+request that is never repeated, and a server without the [ext] routes. Waiting, following,
+cancelling and stopping are in test_pipeline_wait.py. Runs use the sandbox's built-in
+pipelines (profile-csv, sleep, fail) and --poll 0.2 so that waiting stays quick.
 """
 
 import json
-import os
-import signal
-import time
 
 import pytest
 
-POLL = ("--poll", "0.2")
+from pipeline_helpers import POLL, executions, pipeline_ids, start, status, wait_for
 
-
-def pipeline_ids(cli):
-    r = cli("pipeline", "ls", "-o", "json")
-    assert r.code == 0, r
-    return dict((p["name"], p["id"]) for p in r.json())
-
-
-def start(cli, name, *params):
-    """Start a run without waiting; returns its id."""
-    args = ["pipeline", "run", name, "-q"]
-    for p in params:
-        args += ["--param", p]
-    r = cli(*args)
-    assert r.code == 0, r
-    assert r.err == ""
-    return int(r.out.strip())
-
-
-def status(cli, run_id, *extra):
-    r = cli("pipeline", "status", run_id, "-o", "json", *extra)
-    assert r.code == 0, r
-    return r.json()
-
-
-def wait_for(cli, run_id, wanted, seconds=15):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        run = status(cli, run_id)
-        if run["status"] == wanted:
-            return run
-        time.sleep(0.1)
-    raise AssertionError("run %s never became %s (last: %r)" % (run_id, wanted, run))
-
-
-def executions(cli, pipeline_id):
-    r = cli("pipeline", "history", pipeline_id, "--limit", "1000", "-o", "json")
-    assert r.code == 0, r
-    return r.json()
-
-
-# -- ls, info, history -----------------------------------------------------------------------
 
 def test_ls_and_info_show_the_builtin_pipelines(user):
     ids = pipeline_ids(user)
@@ -101,8 +59,6 @@ def test_history_is_newest_first_with_status_filter_and_limit(user):
     r = user("pipeline", "history", ids["fail"], "--limit", "0")
     assert r.code == 2, r
 
-
-# -- run and wait ------------------------------------------------------------------------------
 
 CSV = ("id,name,score,city\n"
        "1,alice,90.5,Paris\n"
@@ -201,128 +157,6 @@ def test_a_failing_run_exits_10_with_its_error(user):
     assert "failed in stage process" in r.err
 
 
-def test_an_unknown_status_is_shown_as_is_and_not_taken_as_the_end(user):
-    run_id = start(user, "sleep", "seconds=1")
-    user.sandbox.fault({"target": "api", "method": "GET", "path": "/api/v1/executions/%d" % run_id,
-                        "action": "error", "status": 200, "times": 3,
-                        "body": {"id": run_id, "status": "queued", "started_at": None}})
-    r = user("pipeline", "status", run_id, "--watch", *POLL)
-    assert r.code == 0, r
-    assert "run %d: queued" % run_id in r.err
-    assert "run %d completed" % run_id in r.err
-
-
-def test_cancel_from_another_process_ends_the_wait_with_exit_10(user):
-    proc = user.popen("pipeline", "run", "sleep", "--param", "seconds=30", "--wait", *POLL)
-    try:
-        run_id = int(proc.stdout.readline())
-        wait_for(user, run_id, "running")
-        r = user("pipeline", "cancel", run_id)  # not a terminal: refuses without --yes
-        assert r.code == 2 and "--yes" in r.err, r
-        r = user("pipeline", "cancel", run_id, "--yes", "--reason", "from the test")
-        assert r.code == 0, r
-        assert "cancelled run %d" % run_id in r.err
-        out, err = proc.communicate(timeout=20)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 10, err
-    assert "run %d was cancelled: Cancelled by user: from the test" % run_id in err
-    r = user("pipeline", "cancel", run_id, "--yes")
-    assert r.code == 6 and "already finished" in r.err, r
-
-
-def test_follow_prints_every_log_line_exactly_once(user):
-    r = user("pipeline", "run", "sleep", "--param", "seconds=2", "--follow", *POLL)
-    assert r.code == 0, r
-    lines = r.out.splitlines()
-    run_id = int(lines[0])
-    logs = user("pipeline", "logs", run_id, "-o", "json").json()
-    assert len(logs) >= 10 and [e["seq"] for e in logs] == list(range(1, len(logs) + 1))
-    messages = [line[len("2026-01-01 00:00:00 INFO    "):] for line in lines[1:]]
-    assert messages == [("[%s] " % e["stage"] if e["stage"] else "") + e["message"]
-                        for e in logs]
-    assert "slept 2 of 2 seconds" in r.out and lines[-1].endswith("run completed")
-
-
-def test_log_text_from_the_server_is_escaped(user, tmp_path):
-    data = tmp_path / "tiny.csv"
-    data.write_text("a\n1\n")
-    evil = "evil\x1b]0;owned\x07\x1b[2J"
-    r = user("dataset", "push", str(data), "--name", evil, "-q")
-    assert r.code == 0, r
-    r = user("pipeline", "run", "profile-csv", "--param", "dataset_id=%s" % r.out.strip(),
-             "--follow", *POLL)
-    assert r.code == 0, r
-    assert "\x1b" not in r.out and "\x07" not in r.out
-    assert "(evil\\x1b]0;owned\\x07\\x1b[2J)" in r.out
-    r = user("pipeline", "logs", int(r.out.splitlines()[0]))
-    assert r.code == 0 and "\x1b" not in r.out and "evil\\x1b]0;owned" in r.out, r
-
-
-def test_follow_rides_out_server_errors(user):
-    user("config", "set", "max_attempts", "1")
-    run_id = start(user, "sleep", "seconds=2")
-    user.sandbox.fault({"target": "api", "path": "/api/v1/executions/%d" % run_id,
-                        "method": "GET", "action": "error", "status": 503, "times": 3})
-    r = user("pipeline", "logs", run_id, "--follow", *POLL)
-    assert r.code == 0, r
-    assert "still watching" in r.err and "back in contact" in r.err
-    assert "Traceback" not in r.err
-    printed = r.out.splitlines()
-    logs = user("pipeline", "logs", run_id).out.splitlines()
-    assert printed == logs and len(logs) >= 10
-    assert len(set(printed)) == len(printed)
-    assert printed[-1].endswith("run completed")
-
-
-def test_logs_filters(user):
-    run_id = start(user, "fail", "stage=process")
-    wait_for(user, run_id, "failed")
-    r = user("pipeline", "logs", run_id, "--level", "error")
-    assert r.code == 0, r
-    lines = r.out.splitlines()
-    assert lines and all(" ERROR " in line for line in lines)
-    r = user("pipeline", "logs", run_id, "--stage", "prepare", "-o", "csv")
-    assert r.code == 0, r
-    rows = r.out.splitlines()
-    assert rows[0] == "seq,timestamp,level,stage,message"
-    assert len(rows) > 1 and all(",prepare," in row for row in rows[1:])
-    r = user("pipeline", "logs", run_id, "--level", "loud")
-    assert r.code == 2 and "--level" in r.err, r
-
-
-def test_timeout_gives_up_with_exit_11_and_the_run_goes_on(user):
-    r = user("pipeline", "run", "sleep", "--param", "seconds=30", "--wait", "--timeout", "1",
-             *POLL)
-    run_id = int(r.out.strip())
-    try:
-        assert r.code == 11, r
-        assert "gave up waiting after 1.0s: run %d is still running" % run_id in r.err
-        assert "xether pipeline status %d --watch" % run_id in r.err
-        assert status(user, run_id)["status"] == "running"
-    finally:
-        user("pipeline", "cancel", run_id, "--yes")
-
-
-def test_ctrl_c_while_waiting_exits_130_and_the_run_goes_on(user):
-    run_id = start(user, "sleep", "seconds=30")
-    proc = user.popen("pipeline", "status", run_id, "--watch", *POLL)
-    try:
-        time.sleep(1.0)
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=20)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        user("pipeline", "cancel", run_id, "--yes")
-    assert proc.returncode == 130, err
-    assert "stopped watching run %d; it goes on running on the server" % run_id in err
-    assert "xether pipeline cancel %d" % run_id in err
-
-
-# -- a start request must never be repeated ----------------------------------------------------
-
 @pytest.mark.parametrize("fault, code", [
     ({"action": "drop_response"}, 8),
     ({"action": "error", "status": 502}, 7),
@@ -343,8 +177,6 @@ def test_a_lost_execute_answer_is_not_retried(user, fault, code):
     made = 1 if fault["action"] == "drop_response" else 0
     assert len(after) == len(before) + made
 
-
-# -- a server without the [ext] routes --------------------------------------------------------
 
 def test_status_and_wait_on_a_backend_compatible_server(cli, start_sandbox):
     box = start_sandbox("--backend-compat")
@@ -374,73 +206,3 @@ def test_every_verb_has_help_with_examples(cli):
         r = cli("pipeline", verb, "--help")
         assert r.code == 0, r
         assert "examples:" in r.out and "xether pipeline %s" % verb in r.out.split("examples:")[1]
-
-
-def test_polling_backs_off_from_the_start_interval_to_ten_seconds():
-    from xether_lib.commands.pipeline_watch import poll_interval
-
-    assert poll_interval(2.0, 0) == 2.0
-    assert 2.0 < poll_interval(2.0, 30) < 10.0
-    assert poll_interval(2.0, 600) == 10.0
-    assert poll_interval(0.2, 0) == 0.2
-    assert poll_interval(30.0, 0) == 30.0  # a --poll above the cap is kept
-
-
-def on_terminal(user, args, answer=None, stdin_tty=False):
-    """Run xether with stderr (and optionally stdin) on a pseudo-terminal; returns
-    (exit code, stdout, what the terminal showed). `answer` is typed after the first output."""
-    import pty
-    import subprocess
-
-    master, slave = pty.openpty()
-    proc = subprocess.Popen(user.prog + [str(a) for a in args], env=dict(user.env, COLUMNS="100"),
-                            stdin=slave if stdin_tty else subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=slave)
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            data = os.read(master, 4096)
-        except OSError:
-            break
-        if not data:
-            break
-        chunks.append(data)
-        if answer is not None:
-            os.write(master, answer.encode())
-            answer = None
-    proc.wait(timeout=30)
-    os.close(master)
-    return proc.returncode, proc.stdout.read().decode(), b"".join(chunks).decode("utf-8", "replace")
-
-
-needs_pty = pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
-
-
-@needs_pty
-def test_on_a_terminal_the_status_is_one_redrawn_line(user):
-    code, out, screen = on_terminal(user, ["pipeline", "run", "sleep", "--param", "seconds=2",
-                                           "--wait", "--poll", "0.5"])
-    assert code == 0, screen
-    assert "\r" in screen and "\x1b[K" in screen
-    assert "stage 2/3 (sleep)" in screen
-    assert "run %s completed" % out.strip() in screen
-    # the elapsed time moves on between polls: several redraws of the running line
-    assert len([p for p in screen.split("\r") if "stage 2/3 (sleep)" in p]) >= 3
-
-
-@needs_pty
-def test_cancel_asks_on_a_terminal(user):
-    run_id = start(user, "sleep", "seconds=30")
-    try:
-        code, _, screen = on_terminal(user, ["pipeline", "cancel", run_id], answer="n\n",
-                                      stdin_tty=True)
-        assert code == 0 and "Cancel run %d? [y/N]" % run_id in screen, screen
-        assert "Not cancelled" in screen
-        assert status(user, run_id)["status"] in ("pending", "running")
-        code, _, screen = on_terminal(user, ["pipeline", "cancel", run_id], answer="y\n",
-                                      stdin_tty=True)
-        assert code == 0 and "cancelled run %d" % run_id in screen, screen
-        assert status(user, run_id)["status"] == "cancelled"
-    finally:
-        user("pipeline", "cancel", run_id, "--yes")

@@ -1,0 +1,168 @@
+"""`xether pipeline` waiting for runs: live status, --follow, logs, cancel, --timeout and
+Ctrl-C, on a pipe and on a terminal; the real CLI against a real sandbox. Runs that could
+outlive a test are cancelled before it ends.
+"""
+
+import signal
+import time
+
+from pipeline_helpers import POLL, needs_pty, on_terminal, start, status, wait_for
+
+
+def test_an_unknown_status_is_shown_as_is_and_not_taken_as_the_end(user):
+    run_id = start(user, "sleep", "seconds=1")
+    user.sandbox.fault({"target": "api", "method": "GET", "path": "/api/v1/executions/%d" % run_id,
+                        "action": "error", "status": 200, "times": 3,
+                        "body": {"id": run_id, "status": "queued", "started_at": None}})
+    r = user("pipeline", "status", run_id, "--watch", *POLL)
+    assert r.code == 0, r
+    assert "run %d: queued" % run_id in r.err
+    assert "run %d completed" % run_id in r.err
+
+
+def test_cancel_from_another_process_ends_the_wait_with_exit_10(user):
+    proc = user.popen("pipeline", "run", "sleep", "--param", "seconds=30", "--wait", *POLL)
+    try:
+        run_id = int(proc.stdout.readline())
+        wait_for(user, run_id, "running")
+        r = user("pipeline", "cancel", run_id)  # not a terminal: refuses without --yes
+        assert r.code == 2 and "--yes" in r.err, r
+        r = user("pipeline", "cancel", run_id, "--yes", "--reason", "from the test")
+        assert r.code == 0, r
+        assert "cancelled run %d" % run_id in r.err
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 10, err
+    assert "run %d was cancelled: Cancelled by user: from the test" % run_id in err
+    r = user("pipeline", "cancel", run_id, "--yes")
+    assert r.code == 6 and "already finished" in r.err, r
+
+
+def test_follow_prints_every_log_line_exactly_once(user):
+    r = user("pipeline", "run", "sleep", "--param", "seconds=2", "--follow", *POLL)
+    assert r.code == 0, r
+    lines = r.out.splitlines()
+    run_id = int(lines[0])
+    logs = user("pipeline", "logs", run_id, "-o", "json").json()
+    assert len(logs) >= 10 and [e["seq"] for e in logs] == list(range(1, len(logs) + 1))
+    messages = [line[len("2026-01-01 00:00:00 INFO    "):] for line in lines[1:]]
+    assert messages == [("[%s] " % e["stage"] if e["stage"] else "") + e["message"]
+                        for e in logs]
+    assert "slept 2 of 2 seconds" in r.out and lines[-1].endswith("run completed")
+
+
+def test_log_text_from_the_server_is_escaped(user, tmp_path):
+    data = tmp_path / "tiny.csv"
+    data.write_text("a\n1\n")
+    evil = "evil\x1b]0;owned\x07\x1b[2J"
+    r = user("dataset", "push", str(data), "--name", evil, "-q")
+    assert r.code == 0, r
+    r = user("pipeline", "run", "profile-csv", "--param", "dataset_id=%s" % r.out.strip(),
+             "--follow", *POLL)
+    assert r.code == 0, r
+    assert "\x1b" not in r.out and "\x07" not in r.out
+    assert "(evil\\x1b]0;owned\\x07\\x1b[2J)" in r.out
+    r = user("pipeline", "logs", int(r.out.splitlines()[0]))
+    assert r.code == 0 and "\x1b" not in r.out and "evil\\x1b]0;owned" in r.out, r
+
+
+def test_follow_rides_out_server_errors(user):
+    user("config", "set", "max_attempts", "1")
+    run_id = start(user, "sleep", "seconds=2")
+    user.sandbox.fault({"target": "api", "path": "/api/v1/executions/%d" % run_id,
+                        "method": "GET", "action": "error", "status": 503, "times": 3})
+    r = user("pipeline", "logs", run_id, "--follow", *POLL)
+    assert r.code == 0, r
+    assert "still watching" in r.err and "back in contact" in r.err
+    assert "Traceback" not in r.err
+    printed = r.out.splitlines()
+    logs = user("pipeline", "logs", run_id).out.splitlines()
+    assert printed == logs and len(logs) >= 10
+    assert len(set(printed)) == len(printed)
+    assert printed[-1].endswith("run completed")
+
+
+def test_logs_filters(user):
+    run_id = start(user, "fail", "stage=process")
+    wait_for(user, run_id, "failed")
+    r = user("pipeline", "logs", run_id, "--level", "error")
+    assert r.code == 0, r
+    lines = r.out.splitlines()
+    assert lines and all(" ERROR " in line for line in lines)
+    r = user("pipeline", "logs", run_id, "--stage", "prepare", "-o", "csv")
+    assert r.code == 0, r
+    rows = r.out.splitlines()
+    assert rows[0] == "seq,timestamp,level,stage,message"
+    assert len(rows) > 1 and all(",prepare," in row for row in rows[1:])
+    r = user("pipeline", "logs", run_id, "--level", "loud")
+    assert r.code == 2 and "--level" in r.err, r
+
+
+def test_timeout_gives_up_with_exit_11_and_the_run_goes_on(user):
+    r = user("pipeline", "run", "sleep", "--param", "seconds=30", "--wait", "--timeout", "1",
+             *POLL)
+    run_id = int(r.out.strip())
+    try:
+        assert r.code == 11, r
+        assert "gave up waiting after 1.0s: run %d is still running" % run_id in r.err
+        assert "xether pipeline status %d --watch" % run_id in r.err
+        assert status(user, run_id)["status"] == "running"
+    finally:
+        user("pipeline", "cancel", run_id, "--yes")
+
+
+def test_ctrl_c_while_waiting_exits_130_and_the_run_goes_on(user):
+    run_id = start(user, "sleep", "seconds=30")
+    proc = user.popen("pipeline", "status", run_id, "--watch", *POLL)
+    try:
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        user("pipeline", "cancel", run_id, "--yes")
+    assert proc.returncode == 130, err
+    assert "stopped watching run %d; it goes on running on the server" % run_id in err
+    assert "xether pipeline cancel %d" % run_id in err
+
+
+def test_polling_backs_off_from_the_start_interval_to_ten_seconds():
+    from xether_lib.commands.pipeline_watch import poll_interval
+
+    assert poll_interval(2.0, 0) == 2.0
+    assert 2.0 < poll_interval(2.0, 30) < 10.0
+    assert poll_interval(2.0, 600) == 10.0
+    assert poll_interval(0.2, 0) == 0.2
+    assert poll_interval(30.0, 0) == 30.0  # a --poll above the cap is kept
+
+
+@needs_pty
+def test_on_a_terminal_the_status_is_one_redrawn_line(user):
+    code, out, screen = on_terminal(user, ["pipeline", "run", "sleep", "--param", "seconds=2",
+                                           "--wait", "--poll", "0.5"])
+    assert code == 0, screen
+    assert "\r" in screen and "\x1b[K" in screen
+    assert "stage 2/3 (sleep)" in screen
+    assert "run %s completed" % out.strip() in screen
+    # the elapsed time moves on between polls: several redraws of the running line
+    assert len([p for p in screen.split("\r") if "stage 2/3 (sleep)" in p]) >= 3
+
+
+@needs_pty
+def test_cancel_asks_on_a_terminal(user):
+    run_id = start(user, "sleep", "seconds=30")
+    try:
+        code, _, screen = on_terminal(user, ["pipeline", "cancel", run_id], answer="n\n",
+                                      stdin_tty=True)
+        assert code == 0 and "Cancel run %d? [y/N]" % run_id in screen, screen
+        assert "Not cancelled" in screen
+        assert status(user, run_id)["status"] in ("pending", "running")
+        code, _, screen = on_terminal(user, ["pipeline", "cancel", run_id], answer="y\n",
+                                      stdin_tty=True)
+        assert code == 0 and "cancelled run %d" % run_id in screen, screen
+        assert status(user, run_id)["status"] == "cancelled"
+    finally:
+        user("pipeline", "cancel", run_id, "--yes")
