@@ -1,87 +1,24 @@
-"""The output kit (xether_lib/term): escaping, colour rules, tables, records,
-sizes and ages, JSON/CSV output, progress and status lines, on StringIO, on an
-ASCII-only stream, on a pipe and on a real pseudo-terminal."""
+"""The output kit (xether_lib/term): escaping, colour rules, tables, records, sizes and ages,
+JSON/CSV output and messages, on StringIO, on an ASCII-only stream and on a pseudo-terminal;
+progress bars and status lines are in test_term_progress.py."""
 
 import io
 import json
 import os
-import select
 import subprocess
 import sys
-import threading
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-
-from xether_lib.term import style, values  # noqa: E402
-from xether_lib.term.output import Output  # noqa: E402
-from xether_lib.term.progress import Progress, StatusLine  # noqa: E402
-from xether_lib.term.record import render_record  # noqa: E402
-from xether_lib.term.style import (Style, color_enabled, display_width, error_prefix,  # noqa: E402
-                                   escape, escape_line)
-from xether_lib.term.table import Column, render_table  # noqa: E402
+from term_helpers import (ROOT, ascii_stream, ascii_text, make_output, plain_env,  # noqa: F401
+                          pty_pair)
+from xether_lib.term import style, values
+from xether_lib.term.record import render_record
+from xether_lib.term.style import (Style, color_enabled, display_width, error_prefix, escape,
+                                   escape_line)
+from xether_lib.term.table import Column, render_table
 
 NOW = "2026-11-25T12:00:00Z"
-
-
-@pytest.fixture(autouse=True)
-def plain_env(monkeypatch):
-    for name in ("NO_COLOR", "FORCE_COLOR", "COLUMNS"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("TERM", "xterm-256color")
-    style.set_color_mode("auto")
-    yield
-    style.set_color_mode("auto")
-
-
-def ascii_stream():
-    return io.TextIOWrapper(io.BytesIO(), encoding="ascii", newline="")
-
-
-def ascii_text(stream):
-    stream.flush()
-    return stream.buffer.getvalue().decode("ascii")
-
-
-class Clock(object):
-    """A monotonic clock the test moves by hand (steps of 1/32 s are exact floats)."""
-
-    def __init__(self):
-        self.now = 100.0
-
-    def __call__(self):
-        return self.now
-
-
-class Pty(object):
-    """A real pseudo-terminal: `stream` writes to the slave, `read()` drains the master."""
-
-    def __init__(self):
-        self.master, self.slave = os.openpty()
-        self.stream = io.open(self.slave, "w", encoding="utf-8", closefd=False)
-
-    def read(self):
-        chunks = []
-        while select.select([self.master], [], [], 0.2)[0]:
-            chunk = os.read(self.master, 65536)
-            if not chunk:
-                break
-            chunks.append(chunk)
-        return b"".join(chunks).decode("utf-8")
-
-    def close(self):
-        self.stream.close()
-        os.close(self.slave)
-        os.close(self.master)
-
-
-@pytest.fixture
-def pty_pair():
-    p = Pty()
-    yield p
-    p.close()
 
 
 # ---- escaping -------------------------------------------------------------------------
@@ -256,11 +193,6 @@ def test_record_view_wraps_and_escapes():
 
 # ---- Output: formats and messages -----------------------------------------------------
 
-def make_output(fmt="table", quiet=False, stdout=None, stderr=None, **kw):
-    return Output(fmt=fmt, color="auto", quiet=quiet, progress=True,
-                  stdout=stdout or io.StringIO(), stderr=stderr or io.StringIO(), **kw)
-
-
 def test_json_is_exactly_one_document_and_messages_go_to_stderr():
     out = make_output("json")
     items = [{"id": 1, "name": "a\x1b\x9b", "size": 5}]
@@ -342,145 +274,6 @@ def test_data_dumps_readably():
     out.data({"id": 1, "tags": ["a", "b"]})
     out.data(["x", "y\x1b"])
     assert out.stdout.getvalue() == 'id:    1\ntags:  ["a","b"]\nx\ny\\x1b\n'
-
-
-# ---- progress -------------------------------------------------------------------------
-
-def test_progress_on_a_pipe_prints_a_line_per_ten_percent():
-    stream, clock = io.StringIO(), Clock()
-    p = Progress(1000, "upload a.csv", stream, True, clock=clock)
-    for _ in range(40):
-        clock.now += 0.25
-        p.update(25)
-    p.close()
-    lines = stream.getvalue().splitlines()
-    assert "\r" not in stream.getvalue() and "\x1b" not in stream.getvalue()
-    assert len(lines) == 10
-    assert lines[0] == "upload a.csv: 10% (100 B / 1000 B, 100 B/s)"
-    assert lines[-1] == "upload a.csv: 100% (1000 B / 1000 B, 100 B/s)"
-
-
-def test_progress_jumps_and_unknown_total():
-    stream, clock = io.StringIO(), Clock()
-    p = Progress(100, "x", stream, True, clock=clock)
-    p.set(45)
-    p.set(46)
-    p.set(100)
-    p.close()
-    assert stream.getvalue() == "x: 45% (45 B / 100 B)\nx: 100% (100 B / 100 B)\n"
-    stream = io.StringIO()
-    p = Progress(None, "dl", stream, True, clock=clock)
-    for _ in range(7):
-        clock.now += 10
-        p.update(2048)
-    p.close()
-    assert stream.getvalue() == ("dl: 6.0 KiB, 204 B/s\ndl: 12.0 KiB, 204 B/s\n"
-                                 "dl: 14.0 KiB done\n")
-
-
-def test_progress_disabled_prints_nothing():
-    stream = io.StringIO()
-    with Progress(10, "x", stream, False) as p:
-        p.update(10)
-    s = StatusLine(stream, False)
-    s.set("waiting")
-    s.close()
-    assert stream.getvalue() == ""
-
-
-def test_progress_is_thread_safe():
-    stream = io.StringIO()
-    p = Progress(8000, "parts", stream, True)
-    threads = [threading.Thread(target=lambda: [p.update(1) for _ in range(1000)])
-               for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    p.close()
-    assert p.done == 8000
-    assert [line.split(":")[1].split("%")[0] for line in stream.getvalue().splitlines()] == \
-        [" %d" % (10 * i) for i in range(1, 11)]
-
-
-def test_status_line_on_a_pipe_prints_only_changes():
-    stream = io.StringIO()
-    s = StatusLine(stream, True)
-    for text in ("run 5: pending", "run 5: pending", "run 5: running\x1b[2J", "run 5: running\x1b[2J"):
-        s.set(text)
-    s.close()
-    assert stream.getvalue() == "run 5: pending\nrun 5: running\\x1b[2J\n"
-
-
-# ---- a real terminal ------------------------------------------------------------------
-
-def test_progress_redraws_throttled_on_a_tty(pty_pair):
-    clock = Clock()
-    p = Progress(100 * 1024, "up", pty_pair.stream, True, clock=clock)
-    assert p.tty
-    for _ in range(100):
-        clock.now += 1 / 32.0
-        p.update(1024)
-    p.close()
-    text = pty_pair.read()
-    assert "\n" not in text
-    assert text.count("\r") == 26 and text.count("\x1b[K") == 26  # 25 redraws + clear
-    assert text.endswith("\r\x1b[K")
-    assert "\rup  1.0 KiB / 100.0 KiB    1%  -- B/s\x1b[K\rup  5.0 KiB / 100.0 KiB    5%" in text
-    last = text.split("\r")[-2]
-    assert last.startswith("up  97.0 KiB / 100.0 KiB   97%  32.0 KiB/s  ETA 0:00")
-
-
-def test_status_line_spinner_on_a_tty(pty_pair):
-    clock = Clock()
-    s = StatusLine(pty_pair.stream, True, clock=clock)
-    s.set("run 1: running")
-    s.set("run 1: running")   # throttled: same text, too soon
-    clock.now += 0.5
-    s.set("run 1: running")
-    s.close()
-    frames = s.frames
-    assert pty_pair.read() == "\r%s run 1: running\x1b[K\r%s run 1: running\x1b[K\r\x1b[K" % (
-        frames[1], frames[2])
-
-
-def test_colour_and_redraw_on_a_pty_but_not_on_a_pipe(pty_pair):
-    rows = [{"id": 1, "status": "completed"}]
-    cols = [Column("id", "ID", "int"), Column("status", "STATUS", "status")]
-    tty = Output(fmt="table", color="auto", stdout=pty_pair.stream, stderr=pty_pair.stream)
-    tty.table(rows, cols)
-    tty.success("ok")
-    with tty.progress(10, "p") as p:
-        p.update(10)
-    got = pty_pair.read()
-    assert "\x1b[1mID\x1b[0m" in got and "\x1b[32mcompleted\x1b[0m" in got
-    assert "\x1b[32m\u2713\x1b[0m ok" in got and "\rp  10 B / 10 B  100%" in got
-
-    read_fd, write_fd = os.pipe()
-    pipe = io.open(write_fd, "w", encoding="utf-8")
-    plain = Output(fmt="table", color="auto", stdout=pipe, stderr=pipe)
-    plain.table(rows, cols)
-    with plain.progress(10, "p") as p:
-        p.update(10)
-    pipe.close()
-    with io.open(read_fd, "r", encoding="utf-8", newline="") as f:
-        assert f.read() == "ID  STATUS\n 1  completed\np: 100% (10 B / 10 B)\n"
-
-
-def test_messages_clear_a_drawn_progress_line_first(pty_pair):
-    out = Output(stdout=pty_pair.stream, stderr=pty_pair.stream)
-    clock = Clock()
-    bar = out.progress(100, "dl")
-    bar.clock = clock
-    bar.update(10)
-    out.warn("retrying")
-    clock.now += 0.01   # not throttled: the line was cleared, so it comes back at once
-    bar.update(10)
-    bar.close()
-    out.info("after")
-    assert pty_pair.read() == (
-        "\rdl  10 B / 100 B   10%  -- B/s\x1b[K\r\x1b[K\x1b[33mwarning:\x1b[0m retrying\r\n"
-        "\rdl  20 B / 100 B   20%  -- B/s\x1b[K\r\x1b[Kafter\r\n")
 
 
 # ---- process level --------------------------------------------------------------------
