@@ -81,6 +81,10 @@ def test_profile_csv_run_waits_and_its_artifact_holds_the_profile(user, tmp_path
     assert "run %d completed" % run_id in r.err and "(3/3 stages)" in r.err
     assert "run %d: completed, 3/3 stages done\n" % run_id in r.err
     assert "\r" not in r.err  # not a terminal: plain lines, no redrawing
+    assert "Its outputs: xether artifact ls --execution %d" % run_id in r.err
+    r = user("artifact", "ls", "--execution", run_id, "-o", "json")
+    assert r.code == 0, r
+    assert [(a["name"], a["execution_id"]) for a in r.json()] == [("profile.json", run_id)]
 
     out = tmp_path / "out"
     out.mkdir()

@@ -3,6 +3,7 @@ Ctrl-C, on a pipe and on a terminal; the real CLI against a real sandbox. Runs t
 outlive a test are cancelled before it ends.
 """
 
+import json
 import signal
 import time
 
@@ -111,6 +112,18 @@ def test_timeout_gives_up_with_exit_11_and_the_run_goes_on(user):
         assert status(user, run_id)["status"] == "running"
     finally:
         user("pipeline", "cancel", run_id, "--yes")
+
+
+def test_giving_up_with_o_json_still_prints_the_run_as_one_document(user):
+    r = user("pipeline", "run", "sleep", "--param", "seconds=30", "--wait", "--timeout", "1",
+             "-o", "json", *POLL)
+    run = json.loads(r.out)  # exactly one document, and the only way a script learns the id
+    try:
+        assert r.code == 11, r
+        assert run["status"] == "running" and run["meta_data"] == {"seconds": 30}
+        assert "gave up waiting after 1.0s: run %d is still running" % run["id"] in r.err
+    finally:
+        user("pipeline", "cancel", run["id"], "--yes")
 
 
 def test_ctrl_c_while_waiting_exits_130_and_the_run_goes_on(user):

@@ -8,7 +8,8 @@ started and how to check, instead of a second run being started behind their bac
 
 from xether_lib.api import check_int_id
 from xether_lib.commands import pipeline_views as views
-from xether_lib.errors import ApiError, Interrupted, NetworkError, UsageError, XetherError
+from xether_lib.errors import (ApiError, Interrupted, NetworkError, UsageError, WaitTimeout,
+                               XetherError)
 from xether_lib.runs import RunLookup
 
 
@@ -93,8 +94,13 @@ def _watch_and_conclude(ctx, lookup, execution, timeout, poll, follow=False):
     if follow:
         reader = LogReader(ctx.api, lookup.execution_id)
         printer = LogPrinter(ctx.out, to_stderr=ctx.out.fmt != "table")
-    final = Watch(ctx, lookup, poll=poll, timeout=timeout, logs=reader,
-                  printer=printer).wait(execution)
+    watch = Watch(ctx, lookup, poll=poll, timeout=timeout, logs=reader, printer=printer)
+    try:
+        final = watch.wait(execution)
+    except (WaitTimeout, Interrupted):
+        if ctx.out.is_json and watch.last is not None:  # the run as last seen: still a document
+            ctx.out.record(watch.last, views.execution_fields())
+        raise
     if ctx.out.is_json:
         ctx.out.record(final, views.execution_fields())
     return conclude(ctx.out, final)

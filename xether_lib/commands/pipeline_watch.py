@@ -80,6 +80,11 @@ class Watch(object):
         self._blip = False
         self._last = None
 
+    @property
+    def last(self):
+        """The run as last seen (None before the first look)."""
+        return self._last
+
     # -- the loop -------------------------------------------------------------------------
     def wait(self, execution=None):
         """The run's final state, once it has ended (raises WaitTimeout / Interrupted).
@@ -204,6 +209,7 @@ def conclude(out, execution):
         stages = " (%d/%d stages)" % (done or total, total) if total else ""
         out.success("run %s completed%s%s" % (run_id, " in " + human_seconds(took)
                                              if took is not None else "", stages))
+        out.info("Its outputs: xether artifact ls --execution %s" % run_id)
         return
     status = status_of(execution)
     where = failed_stage(execution)
