@@ -41,4 +41,8 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # Ctrl-C before the CLI's own handler is in place (imports)
+        sys.stderr.write("xether: error: interrupted\n")
+        sys.exit(130)

@@ -157,6 +157,30 @@ def test_unknown_verb_suggests_the_closest(run):
     assert r.code == 2, r
     assert "'bash'" in r.err, r
     assert "Traceback" not in r.err
+    r = run("dataset", "psh")
+    assert r.code == 2 and r.out == "", r
+    assert "unknown command 'psh'; did you mean 'push'?" in r.err, r
+
+
+# A real SIGINT, delivered while the launcher imports the CLI (before cli.main's own handler).
+INTERRUPT_DURING_IMPORT = """
+import builtins, os, runpy, signal, sys
+real_import = builtins.__import__
+def interrupting_import(name, *args, **kw):
+    if name == "xether_lib.cli":
+        os.kill(os.getpid(), signal.SIGINT)
+    return real_import(name, *args, **kw)
+builtins.__import__ = interrupting_import
+sys.argv = [sys.argv[1], "pipeline", "ls"]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+def test_ctrl_c_while_starting_exits_130_with_one_line(run):
+    proc = subprocess.run([sys.executable, "-c", INTERRUPT_DURING_IMPORT, run.prog[-1]],
+                          env=run.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True, timeout=60)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (130, "", "xether: error: interrupted\n")
 
 
 def test_unknown_option_is_a_usage_error(run):
