@@ -264,8 +264,12 @@ def _start_storage(app, opts):
     return storage
 
 
+class _Terminated(Exception):
+    """SIGTERM: a stop that was asked for (exit 0), unlike Ctrl-C (exit 130)."""
+
+
 def _stop(signum, frame):
-    raise KeyboardInterrupt()
+    raise _Terminated()
 
 
 def _announce(out, url, opts):
@@ -285,6 +289,7 @@ def serve(opts, out=None):
     server.app = app
     url = _origin(opts.host, server.server_address[1])
     storage = None
+    code = 0
     signal.signal(signal.SIGTERM, _stop)
     try:
         storage = _start_storage(app, opts)
@@ -292,13 +297,15 @@ def serve(opts, out=None):
             app.store.set_public_base_url(url)
         _announce(out, url, opts)
         server.serve_forever(poll_interval=0.5)
-    except KeyboardInterrupt:
+    except _Terminated:
         pass
+    except KeyboardInterrupt:
+        code = 130
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         server.server_close()
         if storage is not None:
             storage.server_close()
-    sys.stderr.write("sandbox stopped\n")
-    return 0
+    sys.stderr.write("sandbox stopped%s\n" % (" (interrupted)" if code else ""))
+    return code
