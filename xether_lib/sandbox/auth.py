@@ -116,25 +116,26 @@ def jwt_decode(token, secret):
 # ---- rate limit -----------------------------------------------------------------------------
 
 class LoginLimiter(object):
-    """At most `limit` attempts per client address per clock minute (a fixed window)."""
+    """At most `limit` attempts per client address in any 60 seconds (a sliding window)."""
+
+    WINDOW = 60.0
 
     def __init__(self, limit):
         self.limit = limit
         self._lock = threading.Lock()
-        self._window = None
-        self._counts = {}
+        self._attempts = {}   # client -> times of its attempts in the last minute, oldest first
 
     def hit(self, client):
-        """None when allowed, else the seconds until the window clears."""
+        """None when allowed, else the whole seconds until an attempt is allowed again."""
         now = time.time()
-        window = int(now // 60)
         with self._lock:
-            if window != self._window:
-                self._window, self._counts = window, {}
-            self._counts[client] = self._counts.get(client, 0) + 1
-            if self._counts[client] <= self.limit:
+            recent = [t for t in self._attempts.get(client, ()) if t > now - self.WINDOW]
+            if len(recent) < self.limit:
+                recent.append(now)
+                self._attempts[client] = recent
                 return None
-        return max(1, int((window + 1) * 60 - now + 0.999))
+            self._attempts[client] = recent
+        return max(1, int(recent[0] + self.WINDOW - now + 0.999))
 
 
 # ---- the authority --------------------------------------------------------------------------
