@@ -184,6 +184,15 @@ def test_inactive_user_and_other_teams(api, sandbox):
     r = other("GET", "/projects/%d" % pid)
     assert (r.status, r.json) == (403, {"detail": "Insufficient permissions"})
     assert other("GET", "/teams/%d" % team).status == 403
+    pipeline = api.pipeline("sleep", pid)
+    dataset = api.dataset(pid, "private", b"a\n1\n")
+    artifact = api.upload(pid, "private.csv", b"a\n2\n")[0]
+    for path, what in (("/pipelines/%d" % pipeline, "Pipeline"), ("/datasets/%d" % dataset,
+                       "Dataset"), ("/artifacts/%s" % artifact, "Artifact")):
+        r = other("GET", path)
+        assert (r.status, r.json) == (403, {"detail": "Insufficient permissions"}), path
+        r = api("GET", path.rsplit("/", 1)[0] + "/999999")
+        assert (r.status, r.json) == (404, {"detail": "%s not found" % what}), path
     sleeper = "inactive" + email
     api("POST", "/_sandbox/users", {"email": sleeper, "password": "pw", "is_active": False})
     r = Api(sandbox.url).form("/auth/login", {"username": sleeper, "password": "pw"})

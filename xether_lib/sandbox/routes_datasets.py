@@ -2,8 +2,8 @@
 their versions. A dataset only points at bytes (`storage_path`); deleting it leaves them."""
 
 from xether_lib.sandbox.db import decode
-from xether_lib.sandbox.routes_projects import project_for
-from xether_lib.sandbox.web import REQUIRED, Response, Routes, not_found, page, utcnow
+from xether_lib.sandbox.routes_projects import owned_row, project_for
+from xether_lib.sandbox.web import REQUIRED, Response, Routes, page, utcnow
 
 routes = Routes()
 
@@ -12,11 +12,7 @@ def dataset_for(req, dataset_id=None):
     """The dataset named in the path (or `dataset_id`), if the caller may see it."""
     if dataset_id is None:
         dataset_id = req.path_int("dataset_id")
-    row = req.app.db.one("SELECT * FROM datasets WHERE id = ?", (dataset_id,))
-    if row is None:
-        raise not_found("Dataset")
-    project_for(req, row["project_id"])
-    return row
+    return owned_row(req, "datasets", dataset_id, "Dataset")
 
 
 def _get(db, dataset_id):

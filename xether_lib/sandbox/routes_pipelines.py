@@ -2,7 +2,7 @@
 execution routes (get with stages and progress, logs with after/limit, cancel)."""
 
 from xether_lib.sandbox.db import decode
-from xether_lib.sandbox.routes_projects import project_for
+from xether_lib.sandbox.routes_projects import owned_row, project_for
 from xether_lib.sandbox.runner import new_stages, progress
 from xether_lib.sandbox.web import (HttpError, Invalid, Response, Routes, not_found, page,
                                     problem, utcnow)
@@ -13,11 +13,7 @@ routes = Routes()
 def pipeline_for(req, pipeline_id=None):
     if pipeline_id is None:
         pipeline_id = req.path_int("pipeline_id")
-    row = req.app.db.one("SELECT * FROM pipelines WHERE id = ?", (pipeline_id,))
-    if row is None:
-        raise not_found("Pipeline")
-    project_for(req, row["project_id"])
-    return decode(row)
+    return decode(owned_row(req, "pipelines", pipeline_id, "Pipeline"))
 
 
 def execution_view(row, pipeline_name=None):

@@ -51,6 +51,17 @@ def project_for(req, project_id, what="Project"):
     return project
 
 
+def owned_row(req, table, row_id, what):
+    """The row `row_id` of `table` (404 naming `what` when there is none), if the caller is
+    a member of its project's team (403 otherwise); a row of no project is anyone's."""
+    row = req.app.db.one("SELECT * FROM %s WHERE id = ?" % table, (row_id,))
+    if row is None:
+        raise not_found(what)
+    if row["project_id"] is not None:
+        project_for(req, row["project_id"])
+    return row
+
+
 def visible_project_ids(req):
     rows = req.app.db.all("SELECT p.id FROM projects p JOIN team_members m ON m.team_id = "
                           "p.team_id WHERE m.user_id = ?", (req.user["id"],))

@@ -9,9 +9,9 @@ taken for `{artifact_id}/complete`. Store failures become API errors in `store_c
 import datetime
 import uuid
 
-from xether_lib.sandbox.routes_projects import project_for
-from xether_lib.sandbox.web import (HttpError, Invalid, REQUIRED, Response, Routes, not_found,
-                                    problem, utcnow, value_error)
+from xether_lib.sandbox.routes_projects import owned_row, project_for
+from xether_lib.sandbox.web import (HttpError, Invalid, REQUIRED, Response, Routes, problem,
+                                    utcnow, value_error)
 
 routes = Routes()
 TARGET = [("name", "str", REQUIRED), ("bucket", "str", REQUIRED), ("key", "str", REQUIRED),
@@ -35,12 +35,7 @@ def store_call(action, fn, *args):
 
 
 def artifact_for(req, artifact_id):
-    row = req.app.db.one("SELECT * FROM artifacts WHERE id = ?", (str(artifact_id),))
-    if row is None:
-        raise not_found("Artifact")
-    if row["project_id"] is not None:
-        project_for(req, row["project_id"])
-    return row
+    return owned_row(req, "artifacts", str(artifact_id), "Artifact")
 
 
 def _expiry(value, field):
