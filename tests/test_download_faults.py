@@ -172,3 +172,20 @@ def test_ctrl_c_keeps_part_and_a_rerun_resumes(user, sandbox, tmp_path):
     assert read(str(dest)) == data
     assert [e["range"] for e in _gets(sandbox, key)] == ["bytes=%d-" % kept]
     assert _leftovers(tmp_path) == []
+
+
+def test_a_second_download_to_the_same_dest_is_refused(user, sandbox, tmp_path):
+    art, data, key = _artifact(sandbox)
+    dest = tmp_path / "out.bin"
+    part = str(dest) + ".part"
+    sandbox.fault({"target": "storage-get", "action": "stall", "seconds": 3})
+    first = user.popen("artifact", "download", art, str(dest))
+    deadline = time.time() + 20
+    while time.time() < deadline and not (os.path.exists(part) and os.path.getsize(part) > 0):
+        time.sleep(0.05)
+    second = user("artifact", "download", art, str(dest))
+    assert second.code == 2 and "another download is writing" in second.err, second
+    out, err = first.communicate(timeout=30)
+    assert first.returncode == 0, err
+    assert read(str(dest)) == data
+    assert _leftovers(tmp_path) == []

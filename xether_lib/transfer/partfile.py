@@ -59,10 +59,14 @@ class PartFile(object):
         """Open (and lock) the .part; resume it when its sidecar matches, else start over."""
         try:
             self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0),
-                               0o644)
+                               0o666)  # the umask decides, as for any new file
         except OSError as exc:
             raise UsageError("cannot write %s: %s" % (self.path, exc.strerror or exc))
-        _lock(self._fd, self.path)
+        try:
+            _lock(self._fd, self.path)
+        except BaseException:
+            self.close()
+            raise
         if self._sidecar_matches() and self._rehash():
             self.resumed = self._size
         else:
