@@ -325,3 +325,20 @@ def test_download_every_artifact_of_a_real_run(user, sandbox, tmp_path):
     assert "profile.json" in names
     profile = json.loads(read(str(tmp_path / "run" / "profile.json")).decode())
     assert "3" in json.dumps(profile)  # the rows counted (3 data rows)
+
+
+def test_safe_basename_cases():
+    from xether_lib.safe_names import MAX_NAME_BYTES, safe_basename
+
+    fb = "artifact-x"
+    assert safe_basename("report.csv", fb) == "report.csv"
+    assert safe_basename("../../etc/passwd", fb) == "passwd"
+    assert safe_basename("dir/sub/", fb) == "sub"
+    assert safe_basename("C:\\Windows\\win.ini", fb) == "win.ini"
+    assert safe_basename("C:evil.txt", fb) == "evil.txt"
+    assert safe_basename("tab\there\x85\x7f", fb) == "tab_here__"
+    for bad in ("", ".", "..", "/", "../..", "   ", None, 42):
+        assert safe_basename(bad, fb) == fb
+    long = safe_basename("\u00e9" * 300 + ".parquet", fb)
+    assert long.endswith(".parquet") and len(long.encode("utf-8")) <= MAX_NAME_BYTES
+    long.encode("utf-8").decode("utf-8")  # not cut inside a character
