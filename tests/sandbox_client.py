@@ -86,6 +86,14 @@ class Api(object):
         assert done.status == 200, done
         return r.json["artifact_id"], "datasets", key
 
+    def initiate_multipart(self, project_id, name):
+        """Start a multipart upload; returns (artifact_id, upload_id)."""
+        r = self("POST", "/artifacts/multipart/initiate", {
+            "name": name, "bucket": "datasets", "key": "datasets/%d/mp/%s" % (project_id, name),
+            "content_type": "application/octet-stream", "project_id": project_id})
+        assert r.status == 200 and set(r.json) == {"artifact_id", "upload_id"}, r
+        return r.json["artifact_id"], r.json["upload_id"]
+
     def dataset(self, project_id, name, data):
         _, bucket, key = self.upload(project_id, name + ".csv", data)
         r = self("POST", "/datasets/", {"name": name, "project_id": project_id,

@@ -279,5 +279,5 @@ def test_backend_compat_hides_ext_routes(start_sandbox):
                          ("GET", "/artifacts/multipart/parts")):
         r = api(method, path, {} if method == "POST" else None)
         assert (r.status, r.json) == (404, {"detail": "Not Found"}), (method, path)
-    aid, uid = _initiate(api, pid, "compat.bin")
+    aid, uid = api.initiate_multipart(pid, "compat.bin")
     assert api("GET", "/pipelines/%d/executions" % sleep).json[0]["id"] == eid

@@ -99,14 +99,6 @@ def test_complete_before_upload_is_rejected(api):
     assert api("GET", "/artifacts/%s/download" % aid).status == 404
 
 
-def _initiate(api, pid, name):
-    r = api("POST", "/artifacts/multipart/initiate", {
-        "name": name, "bucket": "datasets", "key": "datasets/%d/mp/%s" % (pid, name),
-        "content_type": "application/octet-stream", "project_id": pid})
-    assert r.status == 200 and set(r.json) == {"artifact_id", "upload_id"}
-    return r.json["artifact_id"], r.json["upload_id"]
-
-
 def _put_part(api, aid, uid, number, data):
     r = api("POST", "/artifacts/multipart/part-url", {"artifact_id": aid, "upload_id": uid,
                                                       "part_number": number})
@@ -118,7 +110,7 @@ def _put_part(api, aid, uid, number, data):
 
 def test_multipart_upload_resume_listing_and_abort(api):
     pid = api.demo_project()
-    aid, uid = _initiate(api, pid, "big.bin")
+    aid, uid = api.initiate_multipart(pid, "big.bin")
     first, second = b"x" * (5 << 20), b"tail bytes"
     etags = [_put_part(api, aid, uid, 1, first), _put_part(api, aid, uid, 2, second)]
     parts = api("GET", "/artifacts/multipart/parts", query={"artifact_id": aid, "upload_id": uid})
@@ -132,7 +124,7 @@ def test_multipart_upload_resume_listing_and_abort(api):
     assert r.status == 200 and r.json["status"] == "completed", r
     assert api("GET", "/artifacts/%s" % aid).json["size"] == len(whole)
     assert api.download(aid) == whole
-    aid2, uid2 = _initiate(api, pid, "dropped.bin")
+    aid2, uid2 = api.initiate_multipart(pid, "dropped.bin")
     r = api("POST", "/artifacts/multipart/abort", {"artifact_id": aid2, "upload_id": uid2})
     assert r.status == 204
     r = api("POST", "/artifacts/multipart/part-url", {"artifact_id": aid2, "upload_id": uid2,
@@ -142,7 +134,7 @@ def test_multipart_upload_resume_listing_and_abort(api):
 
 def test_multipart_bad_part_is_a_client_error(api):
     pid = api.demo_project()
-    aid, uid = _initiate(api, pid, "bad.bin")
+    aid, uid = api.initiate_multipart(pid, "bad.bin")
     _put_part(api, aid, uid, 1, b"only")
     r = api("POST", "/artifacts/multipart/complete", {
         "artifact_id": aid, "upload_id": uid,
