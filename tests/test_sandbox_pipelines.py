@@ -122,6 +122,7 @@ def test_logs_are_numbered_and_paged_with_after(api):
     seqs = [e["seq"] for e in logs]
     assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) >= 6
     assert set(logs[0]) == {"seq", "timestamp", "level", "stage", "message"}
+    assert logs[0]["message"] == 'run started with parameters {"seconds": 1.2}'  # JSON
     assert any("slept 1 of" in e["message"] for e in logs)
     tail = api("GET", "/executions/%d/logs" % done["id"], query={"after": 3, "limit": 2}).json
     assert [e["seq"] for e in tail] == [4, 5]

@@ -8,6 +8,7 @@ stages, check for cancel/timeout, read datasets and write artifacts.
 """
 
 import contextlib
+import json
 import threading
 import time
 import uuid
@@ -170,7 +171,8 @@ class Runner(object):
         pipeline = decode(self.db.one("SELECT * FROM pipelines WHERE id = ?",
                                       (execution["pipeline_id"],)))
         run = Run(self, execution, pipeline, cancelled)
-        run.log("run started with parameters %s" % (execution["meta_data"] or {}))
+        run.log("run started with parameters %s" % json.dumps(execution["meta_data"] or {},
+                                                               sort_keys=True))
         try:
             pipelines.run(run)
         except Stop as stop:
