@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import XETHER_PY, Sandbox, clean_env
+from conftest import XETHER_PY, Runner, Sandbox, clean_env
 from sandbox_client import Api
 
 CSV = (b"id,city,amount,note\n"
@@ -195,6 +195,32 @@ def test_sandbox_command_prints_url_first_and_stops_cleanly(tmp_path, sig):
     proc.stdout.close()
     proc.stderr.close()
     assert oct(os.stat(str(tmp_path / "d" / "secret.key")).st_mode & 0o777) == "0o600"
+
+
+def test_defaults_port_of_the_local_url_and_data_in_xdg_data_home(tmp_path):
+    import socket
+
+    probe = socket.socket()
+    try:
+        probe.bind(("127.0.0.1", 8000))
+    except OSError:
+        pytest.skip("port 8000 is taken on this machine")
+    finally:
+        probe.close()
+    cli = Runner(str(tmp_path))
+    proc = subprocess.Popen([sys.executable, XETHER_PY, "sandbox"], env=cli.env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            universal_newlines=True)
+    try:
+        assert proc.stdout.readline().strip() == "http://127.0.0.1:8000"
+        cli.login("local")
+        r = cli("--api-url", "local", "project", "ls", "-o", "json")
+        assert r.code == 0 and [p["name"] for p in r.json()] == ["demo"], r
+        assert os.path.isfile(os.path.join(cli.env["XDG_DATA_HOME"], "xether", "sandbox",
+                                           "secret.key"))
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)
 
 
 @pytest.fixture
