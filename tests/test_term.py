@@ -13,9 +13,10 @@ import pytest
 from term_helpers import (ROOT, ascii_stream, ascii_text, make_output, plain_env,  # noqa: F401
                           pty_pair)
 from xether_lib.term import style, values
+from xether_lib.term.output import Output
 from xether_lib.term.record import render_record
 from xether_lib.term.style import (Style, color_enabled, display_width, error_prefix, escape,
-                                   escape_line)
+                                   escape_line, terminal_width)
 from xether_lib.term.table import Column, render_table
 
 NOW = "2026-11-25T12:00:00Z"
@@ -243,6 +244,28 @@ def test_messages_quiet_and_value():
     assert not out.stdout_tty and not out.stderr_tty
     assert out.progress(10, "x").enabled is False
     assert out.status_line().enabled is False
+
+
+def test_width_is_columns_else_the_terminal_size_else_80(monkeypatch, pty_pair):
+    import fcntl
+    import struct
+    import termios
+
+    fcntl.ioctl(pty_pair.slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 33, 0, 0))
+    assert terminal_width(pty_pair.stream) == 33
+    assert terminal_width(io.StringIO()) == 80
+    read_fd, write_fd = os.pipe()
+    with io.open(write_fd, "w") as pipe:
+        assert terminal_width(pipe) == 80
+    os.close(read_fd)
+    monkeypatch.setenv("COLUMNS", "nonsense")
+    assert terminal_width(pty_pair.stream) == 33
+    monkeypatch.setenv("COLUMNS", "120")
+    assert terminal_width(pty_pair.stream) == 120
+    out = Output(stdout=pty_pair.stream, stderr=io.StringIO(), color="never")
+    monkeypatch.delenv("COLUMNS")
+    out.table([{"id": 1, "name": "n" * 60, "size": 1}], COLUMNS)
+    assert max(len(line) for line in pty_pair.read().splitlines()) == 33
 
 
 def test_table_output_fits_columns_env_and_reports_empty(monkeypatch):
