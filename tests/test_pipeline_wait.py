@@ -179,3 +179,14 @@ def test_cancel_asks_on_a_terminal(user):
         assert status(user, run_id)["status"] == "cancelled"
     finally:
         user("pipeline", "cancel", run_id, "--yes")
+
+
+def test_quiet_and_no_progress_waits(user):
+    r = user("pipeline", "run", "sleep", "--param", "seconds=0", "--wait", "-q", *POLL)
+    assert r.code == 0 and r.err == "", r
+    assert r.out.strip().isdigit()
+    r = user("pipeline", "run", "sleep", "--param", "seconds=0", "--wait", "--no-progress", *POLL)
+    assert r.code == 0, r
+    run_id = int(r.out)
+    assert "run %d:" % run_id not in r.err  # no status line
+    assert "run %d completed" % run_id in r.err
