@@ -210,3 +210,23 @@ def test_every_verb_has_help_with_examples(cli):
         r = cli("pipeline", verb, "--help")
         assert r.code == 0, r
         assert "examples:" in r.out and "xether pipeline %s" % verb in r.out.split("examples:")[1]
+
+
+def test_ascii_locale_never_breaks_on_non_ascii_server_text(user, tmp_path):
+    data = tmp_path / "u.csv"
+    data.write_text("n,\u00e9\n1,\u00fc\n", encoding="utf-8")
+    r = user("dataset", "push", str(data), "--name", "donn\u00e9es-\u65e5\u672c", "-q")
+    assert r.code == 0, r
+    ascii_env = {"LANG": "C", "LC_ALL": "C", "PYTHONIOENCODING": "ascii"}
+    r = user("pipeline", "run", "profile-csv", "--param", "dataset_id=%s" % r.out.strip(),
+             "--param", "label=\u00e9t\u00e9", "--follow", *POLL, env=ascii_env)
+    assert r.code == 0, r
+    run_id = int(r.out.splitlines()[0])
+    assert "donn\\xe9es-\\u65e5\\u672c" in r.out and "run %d completed" % run_id in r.err
+    for args in (["status", run_id], ["logs", run_id], ["logs", run_id, "-o", "csv"],
+                 ["history", "profile-csv"], ["info", "profile-csv"], ["ls"],
+                 ["status", run_id, "-o", "json"]):
+        r = user("pipeline", *args, env=ascii_env)
+        assert r.code == 0 and "Error" not in r.err, (args, r)
+        r.out.encode("ascii")
+        r.err.encode("ascii")
