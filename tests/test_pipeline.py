@@ -7,6 +7,7 @@ pipelines (profile-csv, sleep, fail) and --poll 0.2 so that waiting stays quick.
 """
 
 import json
+import re
 
 import pytest
 
@@ -230,3 +231,33 @@ def test_ascii_locale_never_breaks_on_non_ascii_server_text(user, tmp_path):
         assert r.code == 0 and "Error" not in r.err, (args, r)
         r.out.encode("ascii")
         r.err.encode("ascii")
+
+
+EVIL = "\x1b]0;owned\x07\x1b[2J\r\x08\x9b"
+
+
+def test_server_text_is_escaped_in_tables_records_and_errors(user):
+    pipeline = {"id": 77, "name": "p" + EVIL, "description": "d" + EVIL, "is_active": True,
+                "project_id": user.project_id, "config": {"stages": ["s" + EVIL]},
+                "updated_at": "2026-01-01T00:00:00"}
+    run = {"id": 55, "pipeline_id": 77, "status": "failed" + EVIL, "meta_data": {"k": EVIL},
+           "started_at": "2026-01-01T00:00:00", "error_message": "boom" + EVIL,
+           "stages": [{"name": "st" + EVIL, "status": "failed"}]}
+    answers = [("/api/v1/pipelines/77/executions", 200, [run]),
+               ("/api/v1/pipelines/77", 200, pipeline), ("/api/v1/pipelines/", 200, [pipeline]),
+               ("/api/v1/executions/55", 200, run),
+               ("/api/v1/executions/56", 409, {"detail": "no" + EVIL})]
+    user.sandbox.fault([{"target": "api", "method": "GET", "path": path, "action": "error",
+                         "status": code, "body": body, "times": 20}
+                        for path, code, body in answers])
+    try:
+        for args in (["ls"], ["ls", "-o", "csv"], ["info", 77], ["history", 77],
+                     ["status", 55], ["status", 56], ["--color", "always", "history", 77]):
+            r = user("pipeline", *args)
+            assert r.code in (0, 6), (args, r)
+            for text in (r.out, r.err):
+                text = re.sub("\x1b\\[[0-9;]*m", "", text)  # our own colours only
+                assert not any(c in text for c in "\x1b\x07\r\x08\x9b"), (args, text)
+            assert "\\x1b]0;owned\\x07" in r.out + r.err, (args, r)
+    finally:
+        user.sandbox.clear()
