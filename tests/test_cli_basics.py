@@ -106,10 +106,13 @@ def test_noun_alone_prints_help(run, noun):
 
 
 def test_every_verb_has_description_and_examples(run):
+    from concurrent.futures import ThreadPoolExecutor
+
     paths = verb_paths()
     assert any(p[0] == "completion" for p, _ in paths)
-    for path, description in paths:
-        r = run(*(list(path) + ["--help"]))
+    with ThreadPoolExecutor(4) as pool:  # one process per verb: run them side by side
+        results = list(pool.map(lambda path: run(*(list(path[0]) + ["--help"])), paths))
+    for (path, description), r in zip(paths, results):
         assert r.code == 0, (path, r)
         assert r.out.startswith("usage: xether " + " ".join(path)), (path, r.out)
         assert description and description.strip(), path
