@@ -42,7 +42,7 @@ def test_cancel_from_another_process_ends_the_wait_with_exit_10(user):
 
 
 def test_follow_prints_every_log_line_exactly_once(user):
-    r = user("pipeline", "run", "sleep", "--param", "seconds=2", "--follow", *POLL)
+    r = user("pipeline", "run", "sleep", "--param", "seconds=1", "--follow", *POLL)
     assert r.code == 0, r
     lines = r.out.splitlines()
     run_id = int(lines[0])
@@ -51,7 +51,7 @@ def test_follow_prints_every_log_line_exactly_once(user):
     messages = [line[len("2026-01-01 00:00:00 INFO    "):] for line in lines[1:]]
     assert messages == [("[%s] " % e["stage"] if e["stage"] else "") + e["message"]
                         for e in logs]
-    assert "slept 2 of 2 seconds" in r.out and lines[-1].endswith("run completed")
+    assert "slept 1 of 1 seconds" in r.out and lines[-1].endswith("run completed")
 
 
 def test_log_text_from_the_server_is_escaped(user, tmp_path):
@@ -71,7 +71,7 @@ def test_log_text_from_the_server_is_escaped(user, tmp_path):
 
 def test_follow_rides_out_server_errors(user):
     user("config", "set", "max_attempts", "1")
-    run_id = start(user, "sleep", "seconds=2")
+    run_id = start(user, "sleep", "seconds=1")
     user.sandbox.fault({"target": "api", "path": "/api/v1/executions/%d" % run_id,
                         "method": "GET", "action": "error", "status": 503, "times": 3})
     r = user("pipeline", "logs", run_id, "--follow", *POLL)
