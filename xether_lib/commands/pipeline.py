@@ -37,6 +37,10 @@ def _pipeline_arg(p):
                    help="pipeline id (or its exact name in the current project)")
 
 
+def _run_arg(p):
+    p.add_argument("execution", metavar="RUN_ID", help="execution (run) id")
+
+
 def _wait_options(p):
     p.add_argument("--timeout", metavar="DURATION", help=TIMEOUT_HELP)
     p.add_argument("--poll", metavar="SECONDS", help=POLL_HELP)
@@ -77,7 +81,7 @@ def _register_status(noun):
                     "in its pipeline's history. --watch waits like 'run --wait'.",
         examples=["xether pipeline status 42", "xether pipeline status 42 --watch",
                   "xether pipeline status 42 --pipeline 3 -o json"])
-    p.add_argument("execution", metavar="RUN_ID", help="execution (run) id")
+    _run_arg(p)
     p.add_argument("--pipeline", metavar="PIPELINE_ID",
                    help="the run's pipeline (needed on servers without GET /executions/{id})")
     p.add_argument("--watch", action="store_true",
@@ -102,7 +106,7 @@ def _register_history_logs(noun):
                               "the entries come as one document.",
                   examples=["xether pipeline logs 42", "xether pipeline logs 42 --follow",
                             "xether pipeline logs 42 --level warning --stage load"])
-    p.add_argument("execution", metavar="RUN_ID", help="execution (run) id")
+    _run_arg(p)
     p.add_argument("--follow", "-f", action="store_true", help="keep printing until the run ends")
     p.add_argument("--stage", metavar="STAGE", help="only lines of this stage")
     p.add_argument("--level", metavar="LEVEL", type=parse_level,
@@ -116,7 +120,7 @@ def _register_cancel(noun):
                               "required. A run that has already finished gives exit 6.",
                   examples=["xether pipeline cancel 42", "xether pipeline cancel 42 --yes "
                                                          "--reason 'wrong dataset'"])
-    p.add_argument("execution", metavar="RUN_ID", help="execution (run) id")
+    _run_arg(p)
     p.add_argument("--reason", metavar="TEXT", help="why (kept with the run)")
     p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
 
