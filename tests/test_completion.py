@@ -146,15 +146,22 @@ def test_pyz_prints_the_same_scripts(tmp_path, pyz):
         assert from_pyz == from_checkout
 
 
-def test_zsh_script(tmp_path):
-    if not shutil.which("zsh"):
-        pytest.skip("zsh is not installed")
-    path, text = script("zsh", tmp_path)
-    assert "bashcompinit" in text
-    subprocess.run(["zsh", "-n", path], check=True, timeout=30)
-    # A real interactive zsh in a pseudo-terminal: type a partial word, TAB, Enter.
-    home = tmp_path / "zhome"
+def checked_script(shell, tmp_path, marker):
+    """(path, home) of the script for `shell` (skipped when absent), which holds `marker`
+    and passes the shell's own syntax check; `home` is an empty HOME for the shell."""
+    if not shutil.which(shell):
+        pytest.skip("%s is not installed" % shell)
+    path, text = script(shell, tmp_path)
+    assert marker in text
+    subprocess.run([shell, "-n", path], check=True, timeout=30)
+    home = tmp_path / (shell + "-home")
     home.mkdir()
+    return path, home
+
+
+def test_zsh_script(tmp_path):
+    path, home = checked_script("zsh", tmp_path, "bashcompinit")
+    # A real interactive zsh in a pseudo-terminal: type a partial word, TAB, Enter.
     env = dict(os.environ, HOME=str(home), ZDOTDIR=str(home), TERM="dumb", PS1="ZP> ")
     setup = ("autoload -U compinit && compinit -u -D; source %s; "
              "xether() { print -r -- \"RAN[$*]\"; }\n" % shlex.quote(path))
@@ -197,13 +204,7 @@ def in_terminal(argv, env, steps, timeout=20):
 
 
 def test_fish_script(tmp_path):
-    if not shutil.which("fish"):
-        pytest.skip("fish is not installed")
-    path, text = script("fish", tmp_path)
-    assert "complete -c xether" in text
-    subprocess.run(["fish", "-n", path], check=True, timeout=30)
-    home = tmp_path / "fhome"
-    home.mkdir()
+    path, home = checked_script("fish", tmp_path, "complete -c xether")
     cases = ["xether da", "xether completion ", "xether -o json completion b",
              "xether completion bash --col", "xether --color "]
     cmds = ["source %s" % path] + ["complete -C %s; echo ---" % shlex.quote(c) for c in cases]
