@@ -8,6 +8,7 @@ pipelines (profile-csv, sleep, fail) and --poll 0.2 so that waiting stays quick.
 
 import json
 import re
+import time
 
 import pytest
 
@@ -162,25 +163,28 @@ def test_a_failing_run_exits_10_with_its_error(user):
     assert "failed in stage process" in r.err
 
 
-@pytest.mark.parametrize("fault, code", [
-    ({"action": "drop_response"}, 8),
-    ({"action": "error", "status": 502}, 7),
+@pytest.mark.parametrize("fault, code, made", [
+    ({"action": "drop_response"}, 8, 1),
+    ({"action": "error", "status": 502}, 7, 0),
+    ({"action": "stall", "seconds": 1.5}, 8, 1),  # read timeout; the server goes on and runs it
 ])
-def test_a_lost_execute_answer_is_not_retried(user, fault, code):
+def test_a_lost_execute_answer_is_not_retried(user, fault, code, made):
     ids = pipeline_ids(user)
     before = executions(user, ids["sleep"])
     path = "/api/v1/pipelines/%d/execute" % ids["sleep"]
     user.sandbox.clear()
     user.sandbox.fault(dict(fault, target="api", path=path))
-    r = user("pipeline", "run", ids["sleep"], "--param", "seconds=0", "--wait", *POLL)
+    r = user("--request-timeout", "0.5", "pipeline", "run", ids["sleep"], "--param",
+             "seconds=0", "--wait", *POLL)
     assert r.code == code, r
     assert "may have started" in r.err
     assert "xether pipeline history %d" % ids["sleep"] in r.err
+    deadline = time.time() + 5
+    while len(executions(user, ids["sleep"])) < len(before) + made and time.time() < deadline:
+        time.sleep(0.1)  # a stalled request is still being served
     posts = [q for q in user.sandbox.requests() if q["method"] == "POST" and q["path"] == path]
     assert len(posts) == 1
-    after = executions(user, ids["sleep"])
-    made = 1 if fault["action"] == "drop_response" else 0
-    assert len(after) == len(before) + made
+    assert len(executions(user, ids["sleep"])) == len(before) + made
 
 
 def test_status_and_wait_on_a_backend_compatible_server(cli, start_sandbox):
