@@ -3,34 +3,32 @@
 Under `<data_dir>/blobs/`:
 - `objects/<h[:2]>/<h>.data` and `<h>.json` (size, sha256, etag, content type), where `h` is
   the SHA-256 of `bucket + "\\n" + key`, so no key can name a path of its own;
-- `uploads/<upload_id>/upload.json` and `<part number>.part` / `.json` (etag, size);
+- `uploads/<upload_id>/upload.json` and `<part number>.part` / `.json` (etag, size), and
+  `assembly.data`, the object being built from the parts while they arrive (`assembler.py`);
 - `tmp/` for files being written; everything lands by `os.replace`.
 Bytes are streamed in 1 MiB chunks (`copy_stream`), hashed as they pass; data and its JSON
 side file change together under one lock, so readers never see one without the other.
+Completing a multipart upload renames the assembly into place after appending (and hashing)
+only the parts its background worker has not taken yet.
 """
 
 import hashlib
 import json
 import os
-import queue
 import re
 import secrets
 import shutil
 import threading
 import time
 
+from .assembler import ASSEMBLY, Assembly, part_file, resume_point
 from .storeerror import StoreError, no_such_upload
+from .streams import CHUNK, ShortBody, copy_stream  # noqa: F401 (storage_http, s3client)
 
-CHUNK = 1 << 20
 MIN_PART = 5 << 20
-PARALLEL_HASH_MIN = 16 << 20
 MAX_PART_NUMBER = 10000
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
-
-
-class ShortBody(ConnectionError):
-    """The sender stopped before Content-Length bytes arrived."""
 
 
 def check_names(bucket, key):
@@ -57,64 +55,6 @@ def bare_etag(etag):
     return str(etag).strip().strip('"').lower()
 
 
-def copy_stream(src, dst, length, hashers=(), flip_at=None):
-    """Copy exactly `length` bytes from `src` (readinto) to `dst` (write; None discards),
-    updating `hashers`; flip one byte at offset `flip_at` (the corrupt fault). Returns the
-    count; raises ShortBody if `src` ends early. Large copies hash in worker threads."""
-    feed = _ThreadedHashers(hashers) if hashers and length >= PARALLEL_HASH_MIN else None
-    buf = bytearray(min(CHUNK, max(length, 1)))
-    view = memoryview(buf)
-    done = 0
-    try:
-        while done < length:
-            n = src.readinto(view[:min(len(buf), length - done)])
-            if not n:
-                raise ShortBody("body ended after %d of %d bytes" % (done, length))
-            if flip_at is not None and done <= flip_at < done + n:
-                buf[flip_at - done] ^= 0xFF
-            chunk = view[:n]
-            if feed:
-                feed.update(chunk)
-            else:
-                for h in hashers:
-                    h.update(chunk)
-            if dst is not None:
-                dst.write(chunk)
-            done += n
-    finally:
-        if feed:
-            feed.close()
-    return done
-
-
-class _ThreadedHashers(object):
-    """Feeds each hasher from its own thread (hashlib releases the GIL on large updates), so
-    MD5 and SHA-256 run beside the socket and disk I/O instead of after it."""
-
-    def __init__(self, hashers):
-        self.queues = [queue.Queue(8) for _ in hashers]
-        self.threads = [threading.Thread(target=_drain, args=(h, q), daemon=True)
-                        for h, q in zip(hashers, self.queues)]
-        for t in self.threads:
-            t.start()
-
-    def update(self, chunk):
-        data = bytes(chunk)
-        for q in self.queues:
-            q.put(data)
-
-    def close(self):
-        for q in self.queues:
-            q.put(None)
-        for t in self.threads:
-            t.join()
-
-
-def _drain(hasher, q):
-    for chunk in iter(q.get, None):
-        hasher.update(chunk)
-
-
 def write_json(path, obj):
     tmp = "%s.%s.tmp" % (path, secrets.token_hex(4))
     with open(tmp, "w") as f:
@@ -134,6 +74,7 @@ class Blobs(object):
     def __init__(self, root):
         self.root = root
         self.lock = threading.Lock()
+        self._assemblies = {}   # upload id -> Assembly (memory only)
         shutil.rmtree(os.path.join(root, "tmp"), ignore_errors=True)   # left by a crash
         for sub in ("objects", "uploads", "tmp"):
             os.makedirs(os.path.join(root, sub), exist_ok=True)
@@ -224,9 +165,12 @@ class Blobs(object):
         with self.lock:
             try:
                 folder, _ = self.upload(bucket, key, upload_id)
-                base = os.path.join(folder, "%05d" % number)
-                os.replace(tmp, base + ".part")
-                write_json(base + ".json", {"part_number": number, "etag": etag, "size": length})
+                assembly = self._assembly(upload_id, folder)
+                path = part_file(folder, number)
+                os.replace(tmp, path)
+                assembly.stored(number)
+                write_json(path[:-len(".part")] + ".json",
+                           {"part_number": number, "etag": etag, "size": length})
             finally:
                 _remove(tmp)
         return etag
@@ -241,39 +185,53 @@ class Blobs(object):
             folder, _ = self.upload(bucket, key, upload_id)
             gone = os.path.join(self.root, "tmp", "aborted-" + upload_id)
             os.replace(folder, gone)
+            assembly = self._assemblies.pop(upload_id, None)
+        if assembly is not None:
+            assembly.stop(wait=False)
         shutil.rmtree(gone, ignore_errors=True)
 
     def complete(self, bucket, key, upload_id, parts):
-        """Check `parts` as S3 does, then concatenate them into the object."""
+        """Check `parts` as S3 does, then finish the assembly into the object."""
         with self.lock:
             folder, meta = self.upload(bucket, key, upload_id)
             stored = {p["part_number"]: p for p in self._parts_unlocked(folder)}
             chosen = check_completion(parts, stored)
             work = os.path.join(self.root, "tmp", "completing-" + upload_id)
             os.replace(folder, work)
+            assembly = self._assemblies.pop(upload_id, None)
         try:
-            return self._concatenate(work, bucket, key, chosen, meta.get("content_type"))
+            taken = assembly.stop() if assembly is not None else []
+            return self._concatenate(work, bucket, key, chosen, meta.get("content_type"), taken)
         finally:
             shutil.rmtree(work, ignore_errors=True)
+
+    def _assembly(self, upload_id, folder):
+        """The upload's Assembly (call with the lock held); a new one after a restart starts
+        from the parts already in the folder."""
+        assembly = self._assemblies.get(upload_id)
+        if assembly is None:
+            numbers = [p["part_number"] for p in self._parts_unlocked(folder)]
+            assembly = self._assemblies[upload_id] = Assembly(folder, numbers)
+        return assembly
 
     def _parts_unlocked(self, folder):
         names = [n for n in os.listdir(folder) if n.endswith(".json") and n[0].isdigit()]
         return [p for p in (read_json(os.path.join(folder, n)) for n in names) if p]
 
-    def _concatenate(self, work, bucket, key, chosen, content_type):
-        sha, total = hashlib.sha256(), sum(p["size"] for p in chosen)
-        tmp = os.path.join(self.root, "tmp", secrets.token_hex(12))
-        try:
-            with open(tmp, "wb") as out:
-                for p in chosen:
-                    with open(os.path.join(work, "%05d.part" % p["part_number"]), "rb") as f:
-                        copy_stream(f, out, p["size"], (sha,))
-        except BaseException:
-            _remove(tmp)
-            raise
+    def _concatenate(self, work, bucket, key, chosen, content_type, taken):
+        """Append (and hash) the chosen parts the assembly does not hold yet; commit it."""
+        done, offset, sha = resume_point(taken, chosen)
+        path = os.path.join(work, ASSEMBLY)
+        with open(path, "r+b" if done else "wb") as out:
+            out.seek(offset)
+            out.truncate()
+            for p in chosen[done:]:
+                with open(part_file(work, p["part_number"]), "rb") as f:
+                    copy_stream(f, out, p["size"], (sha,))
+        total = sum(p["size"] for p in chosen)
         digests = b"".join(bytes.fromhex(bare_etag(p["etag"])) for p in chosen)
         etag = "%s-%d" % (hashlib.md5(digests).hexdigest(), len(chosen))
-        return self._commit_object(tmp, bucket, key, _object_meta(
+        return self._commit_object(path, bucket, key, _object_meta(
             bucket, key, total, sha.hexdigest(), etag, content_type))
 
 
