@@ -126,20 +126,35 @@ def test_giving_up_with_o_json_still_prints_the_run_as_one_document(user):
         user("pipeline", "cancel", run["id"], "--yes")
 
 
-def test_ctrl_c_while_waiting_exits_130_and_the_run_goes_on(user):
-    run_id = start(user, "sleep", "seconds=30")
-    proc = user.popen("pipeline", "status", run_id, "--watch", *POLL)
+def interrupt(proc, after):
+    """SIGINT (what Ctrl-C sends) to a running xether after `after` seconds; (out, err)."""
     try:
-        time.sleep(1.0)
+        time.sleep(after)
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=20)
+        return proc.communicate(timeout=20)
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_ctrl_c_while_waiting_exits_130_and_the_run_goes_on(user):
+    run_id = start(user, "sleep", "seconds=30")
+    try:
+        proc = user.popen("pipeline", "status", run_id, "--watch", *POLL)
+        out, err = interrupt(proc, 1.0)
+        assert proc.returncode == 130, err
+        assert "stopped watching run %d; it goes on running on the server" % run_id in err
+        assert "xether pipeline status %d --watch" % run_id in err
+        assert "xether pipeline cancel %d" % run_id in err
+        assert "Traceback" not in err
+        proc = user.popen("pipeline", "logs", run_id, "--follow", *POLL)
+        out, err = interrupt(proc, 0.8)
+        assert proc.returncode == 130, err
+        assert "slept 1 of 30 seconds" in out and "Traceback" not in err
+        assert "Keep watching: xether pipeline logs %d --follow" % run_id in err
+        assert status(user, run_id)["status"] == "running"
+    finally:
         user("pipeline", "cancel", run_id, "--yes")
-    assert proc.returncode == 130, err
-    assert "stopped watching run %d; it goes on running on the server" % run_id in err
-    assert "xether pipeline cancel %d" % run_id in err
 
 
 def test_polling_backs_off_from_the_start_interval_to_ten_seconds():

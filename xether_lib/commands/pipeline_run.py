@@ -94,7 +94,9 @@ def _watch_and_conclude(ctx, lookup, execution, timeout, poll, follow=False):
     if follow:
         reader = LogReader(ctx.api, lookup.execution_id)
         printer = LogPrinter(ctx.out, to_stderr=ctx.out.fmt != "table")
-    watch = Watch(ctx, lookup, poll=poll, timeout=timeout, logs=reader, printer=printer)
+    again = "xether pipeline logs %d --follow" % lookup.execution_id if follow else None
+    watch = Watch(ctx, lookup, poll=poll, timeout=timeout, logs=reader, printer=printer,
+                  again=again)
     try:
         final = watch.wait(execution)
     except (WaitTimeout, Interrupted):
@@ -136,7 +138,8 @@ def logs(args, ctx):
         return None
     try:
         final = Watch(ctx, RunLookup(ctx.api, run_id), poll=poll, logs=reader, printer=printer,
-                      live=False, logs_required=True).wait()
+                      live=False, logs_required=True,
+                      again="xether pipeline logs %d --follow" % run_id).wait()
     finally:
         printer.finish()
     ctx.out.info("run %s ended: %s" % (run_id, final.get("status")))

@@ -62,10 +62,11 @@ def live_text(execution, with_elapsed):
 class Watch(object):
     """One wait for one run. `lookup` is a runs.RunLookup; `logs` a LogReader or None;
     `printer` a LogPrinter for the entries; `live` False to show no status at all;
-    `logs_required` makes a server without the logs route an error, not a warning."""
+    `logs_required` makes a server without the logs route an error, not a warning; `again`
+    is the command that picks the wait up again (default: `pipeline status --watch`)."""
 
     def __init__(self, ctx, lookup, poll=None, timeout=None, logs=None, printer=None,
-                 live=True, logs_required=False):
+                 live=True, logs_required=False, again=None):
         self.ctx = ctx
         self.out = ctx.out
         self.lookup = lookup
@@ -75,6 +76,7 @@ class Watch(object):
         self.printer = printer
         self.live = live
         self.logs_required = logs_required
+        self.again = again
         self.tty = self.out.stderr_tty
         self._line = None
         self._blip = False
@@ -178,7 +180,7 @@ class Watch(object):
 
     def _carry_on(self):
         return ("Keep watching: %s\n  Cancel it: xether pipeline cancel %d"
-                % (self.lookup.watch_command(), self.lookup.execution_id))
+                % (self.again or self.lookup.watch_command(), self.lookup.execution_id))
 
     # -- showing --------------------------------------------------------------------------
     def _show(self, execution):
