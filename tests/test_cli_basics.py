@@ -215,3 +215,35 @@ def test_version_and_help_import_nothing_heavy(run, flag):
     assert heavy == [], "%s imports %s" % (flag, heavy)
     if flag == "--version":
         assert "argparse" not in names
+
+
+# A bug inside a command (a verb that raises RuntimeError), reached through the real CLI.
+BUG_IN_A_COMMAND = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from xether_lib.commands import completion
+def broken_runner(render):
+    def run(args, ctx):
+        raise RuntimeError("boom \\x1b[2J")
+    return run
+completion._runner = broken_runner
+from xether_lib.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def test_an_unexpected_error_exits_1_and_debug_shows_the_traceback(tmp_path):
+    def run_bug(*extra):
+        return subprocess.run([sys.executable, "-c", BUG_IN_A_COMMAND, ROOT, "completion",
+                               "bash"] + list(extra), env=Runner(str(tmp_path)).env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              universal_newlines=True, timeout=60)
+
+    r = run_bug()
+    assert (r.returncode, r.stdout) == (1, "")
+    assert r.stderr == ("xether: error: unexpected error: RuntimeError: boom \\x1b[2J\n"
+                        "  This is a bug in xether. Rerun with --debug and report the output.\n")
+    r = run_bug("--debug")
+    assert r.returncode == 1
+    assert "Traceback (most recent call last)" in r.stderr and ", in run\n" in r.stderr
+    assert "RuntimeError: boom" in r.stderr and "Rerun with --debug" in r.stderr
