@@ -205,3 +205,22 @@ def test_quiet_and_no_progress_waits(user):
     run_id = int(r.out)
     assert "run %d:" % run_id not in r.err  # no status line
     assert "run %d completed" % run_id in r.err
+
+
+def test_a_reader_that_goes_away_ends_logs_follow_quietly(user):
+    import subprocess
+
+    run_id = start(user, "sleep", "seconds=10")
+    try:
+        proc = user.popen("pipeline", "logs", run_id, "--follow", *POLL)
+        assert "run started" in proc.stdout.readline()
+        proc.stdout.close()  # like `| head -1`: the next line written finds no reader
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise AssertionError("logs --follow kept running with no reader")
+        assert proc.returncode == 0 and proc.stderr.read() == ""
+        assert status(user, run_id)["status"] == "running"
+    finally:
+        user("pipeline", "cancel", run_id, "--yes")
