@@ -21,11 +21,12 @@ import shutil
 import threading
 import time
 
-from .assembler import ASSEMBLY, Assembly, part_file, resume_point
+from .assembler import ASSEMBLY, Assembly, open_part, part_file, resume_point
 from .storeerror import StoreError, no_such_upload
 from .streams import CHUNK, ShortBody, copy_stream  # noqa: F401 (storage_http, s3client)
 
 MIN_PART = 5 << 20
+SLOT_LIMIT = 1 << 40   # no part is written past 1 TiB into an assembly
 MAX_PART_NUMBER = 10000
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -159,26 +160,56 @@ class Blobs(object):
     def put_part(self, bucket, key, upload_id, part_number, src, length, flip_at=None):
         self.upload(bucket, key, upload_id)
         number = check_part_number(part_number)
-        md5 = hashlib.md5()
-        tmp = self._receive(src, length, (md5,), flip_at)
-        etag = '"%s"' % md5.hexdigest()
+        md5, tmp = hashlib.md5(), None
         with self.lock:
-            try:
+            folder, meta = self.upload(bucket, key, upload_id)
+            assembly = self._assembly(upload_id, folder)
+            offset = self._slot(folder, meta, number, length)
+            if offset is not None and not assembly.claim(number):
+                offset = None
+        try:
+            if offset is None:
+                tmp = self._receive(src, length, (md5,), flip_at)
+            else:
+                assembly.write_slot(number, src, offset, length, (md5,), flip_at)
+            etag = '"%s"' % md5.hexdigest()
+            with self.lock:
                 folder, _ = self.upload(bucket, key, upload_id)
-                assembly = self._assembly(upload_id, folder)
                 path = part_file(folder, number)
-                os.replace(tmp, path)
-                assembly.stored(number)
-                write_json(path[:-len(".part")] + ".json",
-                           {"part_number": number, "etag": etag, "size": length})
-            finally:
+                if tmp:
+                    os.replace(tmp, path)
+                else:
+                    _remove(path)   # an older version of the part, in a file of its own
+                assembly.stored(number, length, offset)
+                part = {"part_number": number, "etag": etag, "size": length}
+                if offset is not None:
+                    part["offset"] = offset
+                write_json(path[:-len(".part")] + ".json", part)
+        finally:
+            if offset is not None:
+                assembly.release(number)
+            if tmp:
                 _remove(tmp)
         return etag
+
+    def _slot(self, folder, meta, number, length):
+        """Where in the assembly part `number` is written, or None for a file of its own: only
+        a first PUT, into a slot of the upload's stride (the first large part's size)."""
+        if os.path.exists(part_file(folder, number)[:-len(".part")] + ".json"):
+            return None   # stored before: its slot may be being read
+        stride = meta.get("stride")
+        if stride is None and length >= MIN_PART:
+            stride = meta["stride"] = length
+            write_json(os.path.join(folder, "upload.json"), meta)
+        if stride is None or length > stride or (number - 1) * stride + length > SLOT_LIMIT:
+            return None
+        return (number - 1) * stride
 
     def list_parts(self, bucket, key, upload_id):
         with self.lock:
             folder, _ = self.upload(bucket, key, upload_id)
-            return sorted(self._parts_unlocked(folder), key=lambda p: p["part_number"])
+            parts = sorted(self._parts_unlocked(folder), key=lambda p: p["part_number"])
+        return [dict((k, p[k]) for k in ("part_number", "etag", "size")) for p in parts]
 
     def abort(self, bucket, key, upload_id):
         with self.lock:
@@ -201,38 +232,56 @@ class Blobs(object):
             assembly = self._assemblies.pop(upload_id, None)
         try:
             taken = assembly.stop() if assembly is not None else []
-            return self._concatenate(work, bucket, key, chosen, meta.get("content_type"), taken)
+            return self._concatenate(work, bucket, key, chosen, meta, taken)
         finally:
             shutil.rmtree(work, ignore_errors=True)
+
+    def hashed_parts(self, upload_id):
+        """How many parts the upload's background worker has hashed so far (tests, debugging)."""
+        with self.lock:
+            assembly = self._assemblies.get(upload_id)
+        return assembly.hashed() if assembly is not None else 0
 
     def _assembly(self, upload_id, folder):
         """The upload's Assembly (call with the lock held); a new one after a restart starts
         from the parts already in the folder."""
         assembly = self._assemblies.get(upload_id)
         if assembly is None:
-            numbers = [p["part_number"] for p in self._parts_unlocked(folder)]
-            assembly = self._assemblies[upload_id] = Assembly(folder, numbers)
+            parts = self._parts_unlocked(folder)
+            assembly = self._assemblies[upload_id] = Assembly(folder, parts)
         return assembly
 
     def _parts_unlocked(self, folder):
         names = [n for n in os.listdir(folder) if n.endswith(".json") and n[0].isdigit()]
         return [p for p in (read_json(os.path.join(folder, n)) for n in names) if p]
 
-    def _concatenate(self, work, bucket, key, chosen, content_type, taken):
-        """Append (and hash) the chosen parts the assembly does not hold yet; commit it."""
-        done, offset, sha = resume_point(taken, chosen)
-        path = os.path.join(work, ASSEMBLY)
-        with open(path, "r+b" if done else "wb") as out:
-            out.seek(offset)
-            out.truncate()
-            for p in chosen[done:]:
-                with open(part_file(work, p["part_number"]), "rb") as f:
-                    copy_stream(f, out, p["size"], (sha,))
-        total = sum(p["size"] for p in chosen)
+    def _concatenate(self, work, bucket, key, chosen, meta, taken):
+        """Hash the chosen parts not taken yet; the assembly, with any part stored in a file of
+        its own copied into its slot, is the object when the parts lie end to end there, else
+        every part is copied into a new file."""
+        done, sha = resume_point(taken, chosen)
+        stride, total = meta.get("stride"), sum(p["size"] for p in chosen)
+        in_place = stride and all(p["part_number"] == i + 1 and p["size"] <= stride
+                                  for i, p in enumerate(chosen)) and \
+            all(p["size"] == stride for p in chosen[:-1])
+        path = os.path.join(work, ASSEMBLY if in_place else "object.data")
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "r+b") as out:
+            for i, p in enumerate(chosen):
+                hashers = (sha,) if i >= done else ()
+                if in_place and "offset" in p and not hashers:
+                    continue
+                if in_place:
+                    out.seek((p["part_number"] - 1) * stride)
+                with open_part(work, p["part_number"], p.get("offset")) as src:
+                    dst = None if in_place and "offset" in p else out
+                    copy_stream(src, dst, p["size"], hashers)
+                out.flush()
+            out.truncate(total)
         digests = b"".join(bytes.fromhex(bare_etag(p["etag"])) for p in chosen)
         etag = "%s-%d" % (hashlib.md5(digests).hexdigest(), len(chosen))
         return self._commit_object(path, bucket, key, _object_meta(
-            bucket, key, total, sha.hexdigest(), etag, content_type))
+            bucket, key, total, sha.hexdigest(), etag, meta.get("content_type")))
 
 
 def check_order(parts):
