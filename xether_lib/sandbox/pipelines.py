@@ -14,7 +14,10 @@ import json
 import math
 import tempfile
 
-from xether_lib.sandbox.runner import PipelineError
+
+class PipelineError(Exception):
+    """A run failed for a reason its user can act on (the message is shown as is)."""
+
 
 BUILTINS = (
     ("profile-csv", "Profile a CSV dataset: rows, columns, nulls, distinct values, min and max",

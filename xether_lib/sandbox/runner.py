@@ -13,7 +13,9 @@ import threading
 import time
 import uuid
 
+from xether_lib.sandbox import pipelines
 from xether_lib.sandbox.db import decode
+from xether_lib.sandbox.pipelines import PipelineError
 from xether_lib.sandbox.web import utcnow
 
 TERMINAL = ("completed", "failed", "cancelled", "timeout")
@@ -25,10 +27,6 @@ class Stop(Exception):
     def __init__(self, status, message):
         Exception.__init__(self, message)
         self.status = status
-
-
-class PipelineError(Exception):
-    """A run failed for a reason its user can act on (the message is shown as is)."""
 
 
 class Run(object):
@@ -159,8 +157,6 @@ class Runner(object):
                 self._live.pop(execution_id, None)
 
     def _execute(self, execution_id, cancelled):
-        from xether_lib.sandbox import pipelines
-
         started = self.db.run("UPDATE executions SET status = 'running', started_at = ? "
                               "WHERE id = ? AND status = 'pending'",
                               (utcnow(), execution_id)).rowcount
