@@ -37,3 +37,12 @@ def mask_token(value, keep=9):
     if not value:
         return ""
     return value[:keep] + "..." if len(value) > keep + 4 else MASK
+
+
+def describe_credentials(creds):
+    """How a credential is shown: (method, label) with a masked hint, never the secret."""
+    if creds.get("api_key"):
+        return "api key", "api key %s" % mask_token(creds["api_key"])
+    if creds.get("access_token"):
+        return "token", "token"
+    return None, "not logged in"

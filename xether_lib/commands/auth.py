@@ -6,6 +6,7 @@ with --password-stdin; an API key is read from stdin with --api-key-stdin.
 
 import sys
 
+from xether_lib import redact
 from xether_lib.errors import AuthError, UsageError, XetherError
 
 
@@ -122,17 +123,6 @@ def run_logout(args, ctx):
             ctx.out.warn("%s is still set in the environment and will keep being used" % name)
 
 
-def describe_credentials(creds):
-    """How a credential is shown: method and a masked hint, never the secret."""
-    from xether_lib.redact import mask_token
-
-    if creds.get("api_key"):
-        return "api key", "api key %s" % mask_token(creds["api_key"])
-    if creds.get("access_token"):
-        return "token", "token"
-    return None, "not logged in"
-
-
 def token_expiry(creds):
     from xether_lib.api_base import jwt_expiry
 
@@ -147,7 +137,7 @@ def token_expiry(creds):
 def run_status(args, ctx):
     settings = ctx.settings
     creds = settings.credentials
-    method, label = describe_credentials(creds)
+    method, label = redact.describe_credentials(creds)
     if method is None:
         raise AuthError("not logged in to %s (profile %s)" % (settings.api_url, settings.profile),
                         hint="Run 'xether login', or set XETHER_API_KEY.")

@@ -56,7 +56,7 @@ def run_unset(args, ctx):
 
 
 def _auth_line(settings):
-    from xether_lib.commands.auth import describe_credentials
+    from xether_lib.redact import describe_credentials
 
     creds = settings.credentials
     method, label = describe_credentials(creds)
