@@ -197,6 +197,24 @@ def test_sandbox_command_prints_url_first_and_stops_cleanly(tmp_path, sig):
     assert oct(os.stat(str(tmp_path / "d" / "secret.key")).st_mode & 0o777) == "0o600"
 
 
+def test_start_up_failures_are_one_clear_line_and_exit_2(tmp_path, sandbox):
+    cli = Runner(str(tmp_path))
+    taken = int(sandbox.url.rsplit(":", 1)[1])
+    for flag in ("--port", "--storage-port"):
+        args = ["--port", "0", flag, taken] if flag != "--port" else ["--port", taken]
+        r = cli("sandbox", "--data-dir", tmp_path / "d", *args, timeout=30)
+        assert r.code == 2 and r.out == "", r
+        assert r.err == ("xether: error: cannot start the sandbox: cannot listen on "
+                         "127.0.0.1:%d: Address already in use\n  Is a sandbox already running "
+                         "there? Choose another port (0 picks a free one).\n" % taken), r
+    (tmp_path / "file").write_text("")
+    r = cli("sandbox", "--port", "0", "--data-dir", tmp_path / "file" / "d", timeout=30)
+    assert r.code == 2 and "cannot start the sandbox: " in r.err and "/file/d" in r.err, r
+    assert "Traceback" not in r.err and len(r.err.splitlines()) == 1
+    r = cli("sandbox", "--port", "70000")
+    assert r.code == 2 and "'70000' is not a port number" in r.err, r
+
+
 def test_defaults_port_of_the_local_url_and_data_in_xdg_data_home(tmp_path):
     import socket
 

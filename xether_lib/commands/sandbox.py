@@ -87,4 +87,12 @@ def run(args, ctx):
     try:
         return serve(args)
     except OSError as exc:
-        raise UsageError("cannot start the sandbox: %s" % exc)
+        import errno
+
+        in_use = exc.errno == errno.EADDRINUSE
+        why = exc.strerror or str(exc)
+        if exc.filename:
+            why += ": %s" % exc.filename
+        raise UsageError("cannot start the sandbox: %s" % why,
+                         hint="Is a sandbox already running there? Choose another port "
+                              "(0 picks a free one)." if in_use else None)

@@ -253,12 +253,21 @@ def build_app(opts):
                compat=opts.backend_compat, hooks=hooks)
 
 
+def _listen(make, host, port):
+    """`make()` (a server bound to host:port), with an OSError that names the address."""
+    try:
+        return make()
+    except OSError as exc:
+        raise OSError(exc.errno, "cannot listen on %s:%d: %s" % (host, port, exc.strerror or exc))
+
+
 def _start_storage(app, opts):
     import threading
 
     if opts.storage_port is None:
         return None
-    storage = app.store.make_storage_server(opts.host, opts.storage_port)
+    storage = _listen(lambda: app.store.make_storage_server(opts.host, opts.storage_port),
+                      opts.host, opts.storage_port)
     threading.Thread(target=storage.serve_forever, name="storage", daemon=True).start()
     app.store.set_public_base_url(_origin(opts.host, storage.server_address[1]))
     return storage
@@ -285,7 +294,7 @@ def serve(opts, out=None):
     """Run the sandbox until Ctrl-C or SIGTERM; the first line on `out` is the API URL."""
     out = out or sys.stdout
     app = build_app(opts)
-    server = Server((opts.host, opts.port), Handler)
+    server = _listen(lambda: Server((opts.host, opts.port), Handler), opts.host, opts.port)
     server.app = app
     url = _origin(opts.host, server.server_address[1])
     storage = None
