@@ -1,6 +1,7 @@
 """The sandbox's pipelines and runs over real HTTP: profile and dedupe on uploaded CSVs, stage
 and progress reporting, logs with after=, cancel (and 409 once finished), failures, timeouts,
-recovery after a restart, and the `xether sandbox` process's start and clean stop."""
+recovery after a restart; and the `xether sandbox` process: its first line, defaults (port of
+the `local` URL, state under XDG_DATA_HOME), start-up failures, and its stop on Ctrl-C/SIGTERM."""
 
 import json
 import os
