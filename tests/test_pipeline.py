@@ -143,8 +143,9 @@ def test_bad_params_exit_2_and_start_nothing(user, tmp_path):
     assert r.code == 2 and "must hold a JSON object" in r.err, r
     r = user("pipeline", "run", "sleep", "--param", "oops")
     assert r.code == 2 and "KEY=VALUE" in r.err, r
-    r = user("pipeline", "run", "sleep", "--wait", "--timeout", "soon")
-    assert r.code == 2 and "--timeout" in r.err, r
+    for timeout in ("soon", "0", "0s"):
+        r = user("pipeline", "run", "sleep", "--wait", "--timeout", timeout)
+        assert r.code == 2 and "--timeout" in r.err and r.out == "", r
     assert "Traceback" not in r.err
     assert len(executions(user, ids["sleep"])) == before
 

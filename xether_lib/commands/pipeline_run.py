@@ -18,6 +18,9 @@ def _wait_settings(args):
 
     timeout = getattr(args, "timeout", None)
     timeout = parse_duration(timeout, "--timeout") if timeout is not None else None
+    if timeout is not None and timeout <= 0:
+        raise UsageError("invalid --timeout %r: expected a positive duration (e.g. 90s, 10m)"
+                         % args.timeout)
     poll = parse_positive_float(args.poll, "--poll") if args.poll is not None else None
     return timeout, poll
 
