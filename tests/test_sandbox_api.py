@@ -4,6 +4,7 @@ trailing slashes, 404/405/422), teams/projects, faults and the request log, and
 runs in test_sandbox_pipelines.py."""
 
 import base64
+import hashlib
 import json
 import re
 import time
@@ -151,6 +152,29 @@ def test_api_keys(api, sandbox):
     assert api("DELETE", "/api-keys/%d" % key_id).status == 204
     assert by_key("GET", "/users/me", headers={"X-API-Key": key}).status == 401
     assert api("DELETE", "/api-keys/%d" % key_id).status == 404
+
+
+def test_secrets_at_rest_are_hashed_and_tokens_are_signed(api, sandbox):
+    import sqlite3
+
+    key = api("POST", "/api-keys/", {"name": "at-rest"}).json["key"]
+    db = sqlite3.connect("file:%s/sandbox.db?mode=ro" % sandbox.data_dir, uri=True)
+    try:
+        users = db.execute("SELECT password_hash FROM users").fetchall()
+        keys = [r[0] for r in db.execute("SELECT key_hash FROM api_keys")]
+        dump = "\n".join(db.iterdump())
+    finally:
+        db.close()
+    assert users and all(re.match(r"^(scrypt|pbkdf2)\$", h) for (h,) in users)
+    assert "xether-demo" not in dump and key not in dump and key[7:] not in dump
+    assert hashlib.sha256(key.encode()).hexdigest() in keys  # found by its digest only
+    head, body, sig = api.tokens["access_token"].split(".")
+    assert json.loads(base64.urlsafe_b64decode(head + "==")) == {"alg": "HS256", "typ": "JWT"}
+    unsigned = base64.urlsafe_b64encode(b'{"alg":"none","typ":"JWT"}').rstrip(b"=").decode()
+    for forged in (head + "." + body + "." + sig[:-2] + ("AA" if sig[-2:] != "AA" else "BB"),
+                   unsigned + "." + body + "."):
+        r = Api(sandbox.url)("GET", "/users/me", headers={"Authorization": "Bearer " + forged})
+        assert r.status == 401, forged
 
 
 def test_expired_access_token_is_refused(start_sandbox):
