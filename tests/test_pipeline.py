@@ -211,6 +211,30 @@ def test_status_and_wait_on_a_backend_compatible_server(cli, start_sandbox):
     assert r.code == 7 and "does not support cancelling runs" in r.err, r
 
 
+def test_a_runs_artifacts_on_a_server_that_ignores_the_execution_filter(cli, start_sandbox,
+                                                                         tmp_path):
+    from sandbox_client import Api
+
+    box = start_sandbox("--backend-compat")
+    cli.env.update(XETHER_API_URL=box.url, XETHER_PROJECT="1")
+    cli.login(box.url)
+    data = tmp_path / "people.csv"
+    data.write_text(CSV)
+    dataset = cli("dataset", "push", str(data), "-q").out.strip()
+    runs = []
+    for _ in range(2):
+        r = cli("pipeline", "run", "profile-csv", "--param", "dataset_id=" + dataset, "--wait",
+                "-q", *POLL)
+        assert r.code == 0, r
+        runs.append(int(r.out))
+    listed = Api(box.url).login()("GET", "/artifacts/", query={"project_id": 1,
+                                                               "execution_id": runs[0]}).json
+    assert set(a["execution_id"] for a in listed) >= set(runs)  # like today's backend
+    r = cli("artifact", "ls", "--execution", runs[0], "-o", "json")
+    assert r.code == 0, r
+    assert [(a["name"], a["execution_id"]) for a in r.json()] == [("profile.json", runs[0])]
+
+
 def test_every_verb_has_help_with_examples(cli):
     for verb in ("ls", "info", "run", "status", "history", "logs", "cancel"):
         r = cli("pipeline", verb, "--help")

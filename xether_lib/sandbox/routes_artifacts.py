@@ -18,8 +18,8 @@ def view(row):
 @routes.add("GET", "/api/v1/artifacts/")
 def list_artifacts(req):
     skip, limit = req.skip_limit()
-    filters = [(name, req.arg(name, "int", None))
-               for name in ("project_id", "pipeline_id", "execution_id")]
+    names = ("project_id", "pipeline_id") + (() if req.app.compat else ("execution_id",))
+    filters = [(name, req.arg(name, "int", None)) for name in names]  # execution_id is [ext]
     if filters[0][1] is not None:
         projects = [project_for(req, filters[0][1])["id"]]
     else:
