@@ -230,8 +230,8 @@ def test_modules_compile_on_python38():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     files = [os.path.join(root, "xether_lib", "transfer", n) for n in
              ("source.py", "hashing.py", "multipart.py", "resume_state.py", "upload.py")]
-    files += [os.path.join(root, "xether_lib", "commands", n)
-              for n in ("dataset.py", "dataset_push.py")]
+    files += [os.path.join(root, "xether_lib", "commands", "dataset", n)
+              for n in ("__init__.py", "push.py")]
     code = "import sys\nfor f in sys.argv[1:]: compile(open(f).read(), f, 'exec')"
     assert subprocess.run([py38, "-c", code] + files).returncode == 0
 

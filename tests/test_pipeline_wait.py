@@ -158,7 +158,7 @@ def test_ctrl_c_while_waiting_exits_130_and_the_run_goes_on(user):
 
 
 def test_polling_backs_off_from_the_start_interval_to_ten_seconds():
-    from xether_lib.commands.pipeline_watch import poll_interval
+    from xether_lib.commands.pipeline.watch import poll_interval
 
     assert poll_interval(2.0, 0) == 2.0
     assert 2.0 < poll_interval(2.0, 30) < 10.0

@@ -40,5 +40,7 @@ def run_info(args, ctx):
 def run_use(args, ctx):
     project = ctx.api.get_project(args.id)
     ctx.settings.set_config("project", project["id"])
+    if ctx.out.is_json:
+        ctx.out.data(project)
     ctx.out.success("Now using project %s (%s) in profile %s"
                     % (project.get("name"), project["id"], ctx.settings.profile))

@@ -7,7 +7,7 @@ started and how to check, instead of a second run being started behind their bac
 """
 
 from xether_lib.api import check_int_id
-from xether_lib.commands import pipeline_views as views
+from xether_lib.commands.pipeline import views
 from xether_lib.errors import (ApiError, Interrupted, NetworkError, UsageError, WaitTimeout,
                                XetherError)
 from xether_lib.runs import RunLookup
@@ -90,8 +90,8 @@ def _maybe_started(pipeline_id, why, exit_code, check):
 
 
 def _watch_and_conclude(ctx, lookup, execution, timeout, poll, follow=False):
-    from xether_lib.commands.pipeline_logs import LogPrinter, LogReader
-    from xether_lib.commands.pipeline_watch import Watch, conclude
+    from xether_lib.commands.pipeline.logs import LogPrinter, LogReader
+    from xether_lib.commands.pipeline.watch import Watch, conclude
 
     reader = printer = None
     if follow:
@@ -128,8 +128,8 @@ def status(args, ctx):
 # -- logs -----------------------------------------------------------------------------------
 
 def logs(args, ctx):
-    from xether_lib.commands.pipeline_logs import LogFilter, LogPrinter, LogReader
-    from xether_lib.commands.pipeline_watch import Watch
+    from xether_lib.commands.pipeline.logs import LogFilter, LogPrinter, LogReader
+    from xether_lib.commands.pipeline.watch import Watch
 
     _, poll = _wait_settings(args)
     run_id = check_int_id(args.execution, "execution id")

@@ -68,7 +68,7 @@ def _config_parameters(pipeline):
 
 
 def _run_line(run, id_width):
-    from xether_lib.commands.pipeline_watch import human_seconds
+    from xether_lib.commands.pipeline.watch import human_seconds
     from xether_lib.runs import duration, status_of
     from xether_lib.term.values import format_time
 
@@ -104,7 +104,7 @@ def newest_first(run):
 
 
 def _duration(run):
-    from xether_lib.commands.pipeline_watch import human_seconds
+    from xether_lib.commands.pipeline.watch import human_seconds
     from xether_lib.runs import duration, is_finished
 
     took = duration(run)
@@ -132,7 +132,7 @@ def history_columns(fmt):
 
 
 def _stages_text(run):
-    from xether_lib.commands.pipeline_watch import human_seconds, stage_text
+    from xether_lib.commands.pipeline.watch import human_seconds, stage_text
     from xether_lib.runs import stages_of
     from xether_lib.term.values import parse_time
 

@@ -5,8 +5,8 @@ data in `runs.py`, waiting in `pipeline_watch.py`, logs in `pipeline_logs.py`, t
 record layouts in `pipeline_views.py`.
 """
 
-from xether_lib.commands import pipeline_views as views
-from xether_lib.commands.pipeline_logs import parse_level
+from xether_lib.commands.pipeline import views
+from xether_lib.commands.pipeline.logs import parse_level
 
 POLL_HELP = "seconds between status checks at first (default 2; backs off to 10 on long runs)"
 TIMEOUT_HELP = "give up waiting after this long (e.g. 90s, 10m) with exit 11; the run goes on"
@@ -139,13 +139,13 @@ def run_info(args, ctx):
 
 
 def run_run(args, ctx):
-    from xether_lib.commands import pipeline_run
+    from xether_lib.commands.pipeline import run as pipeline_run
 
     return pipeline_run.run(args, ctx)
 
 
 def run_status(args, ctx):
-    from xether_lib.commands import pipeline_run
+    from xether_lib.commands.pipeline import run as pipeline_run
 
     return pipeline_run.status(args, ctx)
 
@@ -170,12 +170,12 @@ def run_history(args, ctx):
 
 
 def run_logs(args, ctx):
-    from xether_lib.commands import pipeline_run
+    from xether_lib.commands.pipeline import run as pipeline_run
 
     return pipeline_run.logs(args, ctx)
 
 
 def run_cancel(args, ctx):
-    from xether_lib.commands import pipeline_run
+    from xether_lib.commands.pipeline import run as pipeline_run
 
     return pipeline_run.cancel(args, ctx)

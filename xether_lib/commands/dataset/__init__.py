@@ -76,7 +76,7 @@ def register(noun):
                   examples=["xether dataset info 17", "xether dataset info 17 -o json"])
     p.add_argument("id", metavar="ID", help="dataset id")
 
-    from xether_lib.commands import dataset_push
+    from xether_lib.commands.dataset import push as dataset_push
 
     dataset_push.register(noun)
 
@@ -210,7 +210,7 @@ def _delete_artifacts(ctx, artifacts):
 
 # -- pull -----------------------------------------------------------------------------------
 def run_pull(args, ctx):
-    from xether_lib.commands.dataset_push import resume_command
+    from xether_lib.commands.dataset.push import resume_command
     from xether_lib.transfer.download import download_artifact
 
     dataset = ctx.api.get_dataset(args.id)
