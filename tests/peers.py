@@ -361,3 +361,37 @@ def make_artifact(sandbox, token, project_id, data=b"hello, transport\n"):
                                           "checksum": hashlib.sha256(data).hexdigest()})
     assert status == 200, done
     return up["artifact_id"]
+
+
+class Moto(object):
+    """moto's S3 server (a real S3 peer) on a free port; `.url`, `.stop()`."""
+
+    def __init__(self, log_path=None):
+        import sys
+        import urllib.request
+
+        port = free_port()
+        self.log_path = log_path
+        log = open(log_path, "w") if log_path else subprocess.DEVNULL
+        self.proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1",
+                                      "-p", str(port)], stdout=log, stderr=subprocess.STDOUT)
+        self.url = "http://127.0.0.1:%d" % port
+        deadline = time.time() + 30
+        while True:
+            try:
+                urllib.request.urlopen(self.url + "/moto-api/", timeout=2).close()
+                return
+            except OSError:
+                if time.time() > deadline or self.proc.poll() is not None:
+                    self.stop()
+                    log_text = open(log_path).read() if log_path else ""
+                    raise RuntimeError("moto.server did not start: %s" % log_text)
+                time.sleep(0.1)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()

@@ -3,52 +3,21 @@ sandbox in S3 mode. The CLI talks to moto directly through the SigV4 pre-signed 
 sandbox hands out; boto3 then reads each stored object back and its SHA-256 must match."""
 
 import hashlib
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
 
 from dataset_helpers import MiB, make_file
+from peers import Moto
 
 pytest.importorskip("moto")
 boto3 = pytest.importorskip("boto3")
 
 
-def _free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 @pytest.fixture
 def moto_url(tmp_path):
-    port = _free_port()
-    log = open(str(tmp_path / "moto.log"), "w")
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
-                             str(port)], stdout=log, stderr=subprocess.STDOUT)
-    url = "http://127.0.0.1:%d" % port
-    deadline = time.time() + 30
-    while True:
-        try:
-            urllib.request.urlopen(url + "/moto-api/", timeout=2).read()
-            break
-        except OSError:
-            if time.time() > deadline or proc.poll() is not None:
-                proc.kill()
-                pytest.fail("moto.server did not start: %s" % open(str(tmp_path / "moto.log")).read())
-            time.sleep(0.1)
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    moto = Moto(str(tmp_path / "moto.log"))
+    yield moto.url
+    moto.stop()
 
 
 def _s3(url):

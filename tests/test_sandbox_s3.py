@@ -9,13 +9,12 @@ import calendar
 import hashlib
 import os
 import subprocess
-import sys
 import time
 import urllib.request
 
 import pytest
 
-from peers import free_port
+from peers import Moto, free_port
 from xether_lib.sandbox import sigv4
 from xether_lib.sandbox.faults import Faults, RequestLog
 from xether_lib.sandbox.store import Store, StoreError
@@ -46,23 +45,9 @@ def test_sigv4_matches_the_aws_documentation_examples():
 def moto():
     pytest.importorskip("moto")
     pytest.importorskip("boto3")
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
-                             str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    endpoint = "http://127.0.0.1:%d" % port
-    deadline = time.time() + 30
-    while True:
-        try:
-            urllib.request.urlopen(endpoint + "/moto-api/", timeout=1).close()
-            break
-        except OSError:
-            if time.time() > deadline or proc.poll() is not None:
-                proc.kill()
-                pytest.fail("moto_server did not start")
-            time.sleep(0.1)
-    yield endpoint
-    proc.terminate()
-    proc.wait(10)
+    server = Moto()
+    yield server.url
+    server.stop()
 
 
 @pytest.fixture
