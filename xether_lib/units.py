@@ -20,28 +20,25 @@ def _split_number(text):
     return text[:i], text[i:].strip().lower()
 
 
-def parse_size(text, what="size"):
-    """`16MiB`, `8M`, `1G`, `1048576` -> bytes (binary units for bare letters)."""
+def _parse(text, units, what, examples):
     number, unit = _split_number(str(text))
     try:
         value = float(number)
     except ValueError:
         value = -1
-    if value < 0 or unit not in _SIZE_UNITS:
-        raise UsageError("invalid %s %r: use a number of bytes or a unit like 16MiB, 512K, 1G" % (what, text))
-    return int(value * _SIZE_UNITS[unit])
+    if value < 0 or unit not in units:
+        raise UsageError("invalid %s %r: use %s" % (what, text, examples))
+    return value * units[unit]
+
+
+def parse_size(text, what="size"):
+    """`16MiB`, `8M`, `1G`, `1048576` -> bytes (binary units for bare letters)."""
+    return int(_parse(text, _SIZE_UNITS, what, "a number of bytes or a unit like 16MiB, 512K, 1G"))
 
 
 def parse_duration(text, what="duration"):
     """`90`, `90s`, `5m`, `1.5h` -> seconds (float)."""
-    number, unit = _split_number(str(text))
-    try:
-        value = float(number)
-    except ValueError:
-        value = -1
-    if value < 0 or unit not in _DURATION_UNITS:
-        raise UsageError("invalid %s %r: use seconds or a unit like 30s, 5m, 2h" % (what, text))
-    return value * _DURATION_UNITS[unit]
+    return _parse(text, _DURATION_UNITS, what, "seconds or a unit like 30s, 5m, 2h")
 
 
 def parse_positive_float(text, what):
