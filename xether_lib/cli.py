@@ -31,9 +31,9 @@ HELP_FLAGS = ("-h", "--help")
 
 def find_command(argv):
     """Return (index, word) of the first word that is not a global option or its value."""
-    i = 0
     from xether_lib.globalopts import VALUE_OPTIONS
 
+    i = 0
     while i < len(argv):
         word = argv[i]
         if word == "--":
@@ -61,23 +61,25 @@ def main(argv=None):
         return 0
     _make_streams_safe()
     debug = "--debug" in argv
+    run_state = {}  # holds the Context once there is one, so errors go through its output kit
     try:
-        return _run(argv, word)
+        return _run(argv, word, run_state)
     except KeyboardInterrupt:
-        _print_error("interrupted", None)
+        _print_error(run_state, "interrupted", None)
         return 130
     except BrokenPipeError:
         _silence_stdout()
         return 0
     except Exception as exc:  # the edge: every error becomes one line and an exit code
-        return _report(exc, debug)
+        return _report(run_state, exc, debug)
 
 
-def _run(argv, word):
+def _run(argv, word, run_state):
     from xether_lib import parser as parser_mod
 
-    if word is not None and word not in dict((c[0], c) for c in COMMANDS):
-        parser_mod.unknown_command(word, [c[0] for c in COMMANDS])
+    names = [c[0] for c in COMMANDS]
+    if word is not None and word not in names:
+        parser_mod.unknown_command(word, names)
     parser = parser_mod.build(COMMANDS, word)
     args = parser.parse_args(argv)
     parser_mod.fill_global_defaults(args)
@@ -87,12 +89,12 @@ def _run(argv, word):
         return 0
     from xether_lib.context import Context
 
-    ctx = Context(args)
+    ctx = run_state["ctx"] = Context(args)
     status = run(args, ctx)
     return 0 if status is None else status
 
 
-def _report(exc, debug):
+def _report(run_state, exc, debug):
     from xether_lib.errors import XetherError
 
     if debug:
@@ -100,14 +102,20 @@ def _report(exc, debug):
 
         traceback.print_exc()
     if isinstance(exc, XetherError):
-        _print_error(exc.message, exc.hint)
+        _print_error(run_state, exc.message, exc.hint)
         return exc.exit_code
-    _print_error("unexpected error: %s: %s" % (type(exc).__name__, exc),
+    _print_error(run_state, "unexpected error: %s: %s" % (type(exc).__name__, exc),
                  "This is a bug in xether. Rerun with --debug and report the output.")
     return 1
 
 
-def _print_error(message, hint):
+def _print_error(run_state, message, hint):
+    """One error line (and a hint line); through the output kit when the command built one,
+    so that a progress line being drawn is cleared first and --color is honoured."""
+    out = getattr(run_state.get("ctx"), "_out", None)
+    if out is not None:
+        out.error(message, hint)
+        return
     from xether_lib.term.style import error_prefix, escape
 
     stream = sys.stderr
