@@ -19,6 +19,9 @@ from urllib.parse import urljoin, urlsplit
 from xether_lib import netenv, redact
 from xether_lib.about import user_agent
 from xether_lib.errors import NetworkError
+from xether_lib.filerange import FileRange, write_range
+
+__all__ = ["FileRange", "NetworkError", "Response", "Transport"]
 
 IDEMPOTENT_METHODS = ("GET", "HEAD", "DELETE", "PUT", "OPTIONS")
 RETRY_STATUSES = (429, 500, 502, 503, 504)
@@ -218,12 +221,17 @@ class Transport(object):
             "?" + parts.query if parts.query else "")
         if proxy and parts.scheme == "http" and proxy.auth_header:
             headers = dict(headers, **{"Proxy-Authorization": proxy.auth_header})
+        if isinstance(body, FileRange) and "content-length" not in (k.lower() for k in headers):
+            headers = dict(headers, **{"Content-Length": str(body.length)})
         payload = body() if callable(body) else body
         started = time.monotonic()
         request_id = headers.get("X-Request-ID")
         self._log_request(method, url, headers, payload)
         try:
-            conn.request(method, target, body=payload, headers=headers)
+            if isinstance(payload, FileRange):
+                _request_from_file(conn, method, target, headers, payload)
+            else:
+                conn.request(method, target, body=payload, headers=headers)
             raw = conn.getresponse()
         except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as exc:
             conn.close()
@@ -329,6 +337,18 @@ class Transport(object):
                                                     resp.request_id or "-"))
         for k, v in redact.redact_headers(resp.headers):
             self._log("<   %s: %s" % (k, v if k.lower() != "location" else redact.redact_url(v)))
+
+
+def _request_from_file(conn, method, target, headers, body):
+    """conn.request() for a FileRange body: the headers as http.client sends them, then the
+    range straight from the file."""
+    names = set(k.lower() for k in headers)
+    conn.putrequest(method, target, skip_host="host" in names,
+                    skip_accept_encoding="accept-encoding" in names)
+    for k, v in headers.items():
+        conn.putheader(k, v)
+    conn.endheaders()
+    write_range(conn.sock, body)
 
 
 def _describe(exc):

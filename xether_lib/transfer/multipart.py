@@ -2,7 +2,7 @@
 
 `Plan` cuts the file into parts (the part size raised to stay within 10,000 parts).
 `MultipartUpload.run()` sends the parts not yet stored from `concurrency` daemon worker
-threads (each streams its range from the file 1 MiB at a time), while a `HashThread` hashes
+threads (each sends its range straight from the file: `PartBody`), while a `HashThread` hashes
 the whole file sequentially; it records each finished part in the resume state, then checks
 the file did not change and completes the upload with every part's ETag exactly as received.
 An expired part URL (403 "Request has expired") gets a fresh URL; 5xx/429 answers are retried
@@ -12,7 +12,7 @@ by the transport. Errors are raised to the caller; `stop()` makes the workers gi
 import threading
 
 from xether_lib.errors import ApiError, IntegrityError, StorageError, XetherError
-from xether_lib.transfer.hashing import Body, HashThread
+from xether_lib.transfer.hashing import HashThread, PartBody
 from xether_lib.transfer.source import Cancelled
 from xether_lib.transfer.storage_errors import is_expired, parse_storage_error
 
@@ -117,8 +117,7 @@ class MultipartUpload(object):
 
     def _send_part(self, number):
         offset, length = self.plan.range(number)
-        source, stop = self.source, self._stop.is_set
-        body = Body(lambda: source.chunks(offset, length, stop), self.progress)
+        body = PartBody(self.source, offset, length, self.progress, self._stop.is_set)
         headers = {"Content-Length": str(length), "Content-Type": self.content_type}
         for attempt in range(URL_REFRESHES + 1):
             url = self.ctx.api.multipart_part_url(self.artifact_id, self.upload_id, number)

@@ -4,9 +4,11 @@
 file, and an unreadable file (UsageError, exit 2). `chunks(offset, length)` yields the bytes
 of a range 1 MiB at a time with positional reads (`os.pread`, or a per-thread file object and
 seek+read where pread does not exist), so parallel part workers never share a file position
-and memory never grows with the file. A range that comes back short means the file shrank:
-IntegrityError. `check_unchanged()` raises IntegrityError when the size or mtime moved since
-the file was opened.
+and memory never grows with the file; `views(offset, length, size)` does the same into one
+reused buffer (no allocation per chunk); `fileobj` is the open file for `FileRange` bodies
+(sent by the transport straight from the file). A range that comes back short means the file
+shrank: IntegrityError. `check_unchanged()` raises IntegrityError when the size or mtime moved
+since the file was opened.
 """
 
 import os
@@ -14,6 +16,7 @@ import stat
 import threading
 
 from xether_lib.errors import IntegrityError, UsageError
+from xether_lib.filerange import read_into
 
 CHUNK = 1 << 20
 
@@ -27,10 +30,12 @@ class FileSource(object):
         self.size = st.st_size
         self.mtime_ns = st.st_mtime_ns
         self.name = os.path.basename(self.path)
+        self.fileobj = os.fdopen(self.fd, "rb", buffering=0, closefd=False)
         self._local = threading.local()
 
     def close(self):
         if self.fd is not None:
+            self.fileobj.close()
             os.close(self.fd)
             self.fd = None
 
@@ -52,12 +57,22 @@ class FileSource(object):
 
     def chunks(self, offset, length, cancelled=None):
         """The bytes of [offset, offset+length) in chunks of at most 1 MiB."""
+        return self._walk(offset, length, cancelled, CHUNK, self.read_at)
+
+    def views(self, offset, length, cancelled=None, size=CHUNK):
+        """[offset, offset+length) as memoryviews of one buffer of `size` bytes, reused: each
+        view holds its bytes only until the next one is asked for."""
+        buf = memoryview(bytearray(max(1, min(size, length))))
+        return self._walk(offset, length, cancelled, len(buf),
+                          lambda at, n: buf[:read_into(self.fileobj, buf[:n], at)])
+
+    def _walk(self, offset, length, cancelled, step, read):
         end = offset + length
         while offset < end:
             if cancelled is not None and cancelled():
                 raise Cancelled()
-            data = self.read_at(offset, min(CHUNK, end - offset))
-            if not data:
+            data = read(offset, min(step, end - offset))
+            if not len(data):
                 raise self.changed("it became shorter while being read")
             offset += len(data)
             yield data
