@@ -1,9 +1,10 @@
 """Streaming bytes between files and sockets for the local object store, hashed as they pass.
 
 `copy_stream` moves exactly N bytes in 1 MiB chunks (never a whole object in memory), feeds
-them to hashlib objects (in worker threads for large copies, so MD5 and SHA-256 run beside the
-socket and disk I/O) and can flip one byte (the `corrupt` fault). `blobs.py` re-exports these
-names for the modules that imported them from there.
+them to hashlib objects (for a large copy with several, in worker threads, so MD5 and SHA-256
+run beside each other and the socket and disk I/O; a lone hasher, as for a part, runs inline:
+no copy of each chunk, no hand-off) and can flip one byte (the `corrupt` fault). `blobs.py`
+re-exports these names for the modules that imported them from there.
 """
 
 import queue
@@ -20,9 +21,10 @@ class ShortBody(ConnectionError):
 def copy_stream(src, dst, length, hashers=(), flip_at=None, parallel=True):
     """Copy exactly `length` bytes from `src` (readinto) to `dst` (write; None discards),
     updating `hashers`; flip one byte at offset `flip_at` (the corrupt fault). Returns the
-    count; raises ShortBody if `src` ends early. Large copies hash in worker threads unless
-    `parallel` is false (a background copy that should not take more than one core)."""
-    threaded = parallel and hashers and length >= PARALLEL_HASH_MIN
+    count; raises ShortBody if `src` ends early. Large copies with several hashers hash in
+    worker threads unless `parallel` is false (a background copy that should not take more
+    than one core)."""
+    threaded = parallel and len(hashers) > 1 and length >= PARALLEL_HASH_MIN
     feed = _ThreadedHashers(hashers) if threaded else None
     buf = bytearray(min(CHUNK, max(length, 1)))
     view = memoryview(buf)
