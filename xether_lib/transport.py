@@ -8,7 +8,6 @@ status and raises NetworkError only when no answer could be had.
 """
 
 import http.client
-import os
 import random
 import socket
 import sys

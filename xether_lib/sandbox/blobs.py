@@ -23,7 +23,7 @@ import time
 
 from .assembler import ASSEMBLY, Assembly, open_part, part_file, resume_point
 from .storeerror import StoreError, no_such_upload
-from .streams import CHUNK, ShortBody, copy_stream  # noqa: F401 (storage_http, s3client)
+from .streams import copy_stream
 
 MIN_PART = 5 << 20
 SLOT_LIMIT = 1 << 40   # no part is written past 1 TiB into an assembly

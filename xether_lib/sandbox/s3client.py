@@ -14,7 +14,8 @@ import xml.etree.ElementTree as ET
 from xml.sax.saxutils import escape
 
 from . import sigv4
-from .blobs import CHUNK, check_order
+from .blobs import check_order
+from .streams import CHUNK
 from .storeerror import StoreError
 
 

@@ -17,8 +17,8 @@ import socket
 import time
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from .blobs import ShortBody, copy_stream
-from .storeerror import DEFAULT_CODES, StoreError, error_xml, expired
+from .storeerror import DEFAULT_CODES, StoreError, expired
+from .streams import ShortBody, copy_stream
 
 PREFIX = "/_storage/"
 _HIDDEN = ("X-Xether-Signature", "X-Amz-Signature")
