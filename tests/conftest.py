@@ -20,6 +20,8 @@ import urllib.request
 
 import pytest
 
+from peers import stop_process
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 XETHER_PY = os.path.join(ROOT, "xether.py")
 PYZ = os.path.join(ROOT, "dist", "xether.pyz")
@@ -165,12 +167,7 @@ class Sandbox(object):
         return self.hook("GET", "/_sandbox/requests")
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        stop_process(self.proc)
 
 
 @pytest.fixture(scope="session")

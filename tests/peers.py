@@ -29,6 +29,17 @@ from urllib.parse import urlsplit
 OPENSSL = shutil.which("openssl") or "/usr/bin/openssl"
 
 
+def stop_process(proc, seconds=10):
+    """Terminate a peer process and reap it (kill it if it will not go)."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(seconds)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -214,13 +225,7 @@ class Tinyproxy(object):
         return re.findall(r"Request \(file descriptor \d+\): (\S+ \S+) HTTP/", self.log())
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, 5)
 
 
 # -- a header-recording HTTP server -------------------------------------------------------------
@@ -389,9 +394,4 @@ class Moto(object):
                 time.sleep(0.1)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        stop_process(self.proc)
