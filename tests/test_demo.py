@@ -1,16 +1,33 @@
-"""The README's first set-up command runs the main job end to end: `.ci/demo` against the pyz."""
+"""The README's first set-up command runs the main job end to end: `.ci/demo` against the pyz,
+under the current interpreter and under CPython 3.8 (the floor) when pyenv has it."""
 
+import glob
 import json
 import os
+import shutil
 import subprocess
 import sys
+
+import pytest
 
 from conftest import ROOT, clean_env
 
 
-def test_demo_runs_the_main_job_end_to_end(pyz, tmp_path):
+def _floor_python():
+    """CPython 3.8 (the floor) from pyenv, when this machine has it."""
+    root = subprocess.run(["pyenv", "root"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                          universal_newlines=True).stdout.strip() if shutil.which("pyenv") else ""
+    found = sorted(glob.glob(os.path.join(root or "/nonexistent", "versions", "3.8*", "bin", "python")))
+    return found[-1] if found else None
+
+
+@pytest.mark.parametrize("python", ["current", "floor"])
+def test_demo_runs_the_main_job_end_to_end(pyz, tmp_path, python):
+    interpreter = sys.executable if python == "current" else _floor_python()
+    if interpreter is None:
+        pytest.skip("no CPython 3.8 under pyenv on this machine")
     env = clean_env(str(tmp_path))
-    env["PYTHON"] = sys.executable
+    env["PYTHON"] = interpreter
     proc = subprocess.run(["bash", os.path.join(ROOT, ".ci", "demo")], cwd=ROOT, env=env,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           universal_newlines=True, timeout=180)
