@@ -5,7 +5,6 @@ import glob
 import hashlib
 import json
 import os
-import time
 import urllib.request
 
 MiB = 1 << 20
@@ -66,16 +65,6 @@ def stored_parts(cli):
     parts = api_get(cli, "/artifacts/multipart/parts?artifact_id=%s&upload_id=%s"
                     % (state["artifact_id"], state["upload_id"]))
     return sorted(p["part_number"] for p in parts)
-
-
-def wait_for(predicate, timeout=30, interval=0.05):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("condition not met within %ss" % timeout)
 
 
 def api_call(cli, method, path, body=None):

@@ -40,6 +40,17 @@ def stop_process(proc, seconds=10):
             proc.wait()
 
 
+def wait_for(predicate, timeout=30, interval=0.05):
+    """Poll `predicate` until it returns something true (returned), or fail after `timeout`."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError("condition not met within %ss" % timeout)
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -8,7 +8,8 @@ import os
 import pytest
 
 from dataset_helpers import (MiB, api_call, api_calls, make_file, part_puts, sha256_of,
-                             state_files, wait_for)
+                             state_files)
+from peers import wait_for
 
 
 def push_json(user, path, *extra):

@@ -13,6 +13,7 @@ import re
 import signal
 import time
 
+from peers import wait_for
 from test_artifact import read, sha256, upload
 
 SIZE = 3 * 1024 * 1024 + 12345
@@ -153,9 +154,7 @@ def test_ctrl_c_keeps_part_and_a_rerun_resumes(user, sandbox, tmp_path):
     part = str(dest) + ".part"
     sandbox.fault({"target": "storage-get", "action": "stall", "seconds": 20})
     proc = user.popen("artifact", "download", art, str(dest))
-    deadline = time.time() + 20
-    while time.time() < deadline and not (os.path.exists(part) and os.path.getsize(part) > 0):
-        time.sleep(0.05)
+    wait_for(lambda: os.path.exists(part) and os.path.getsize(part) > 0, timeout=20)
     assert os.path.getsize(part) > 0
     time.sleep(0.2)
     proc.send_signal(signal.SIGINT)
@@ -180,9 +179,7 @@ def test_a_second_download_to_the_same_dest_is_refused(user, sandbox, tmp_path):
     part = str(dest) + ".part"
     sandbox.fault({"target": "storage-get", "action": "stall", "seconds": 3})
     first = user.popen("artifact", "download", art, str(dest))
-    deadline = time.time() + 20
-    while time.time() < deadline and not (os.path.exists(part) and os.path.getsize(part) > 0):
-        time.sleep(0.05)
+    wait_for(lambda: os.path.exists(part) and os.path.getsize(part) > 0, timeout=20)
     second = user("artifact", "download", art, str(dest))
     assert second.code == 2 and "another download is writing" in second.err, second
     out, err = first.communicate(timeout=30)

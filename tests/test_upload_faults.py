@@ -7,7 +7,8 @@ import json
 import signal
 
 from dataset_helpers import (MiB, api_calls, make_file, part_puts, read_state, sha256_of,
-                             state_files, stored_parts, wait_for)
+                             state_files, stored_parts)
+from peers import wait_for
 
 PUSH = ("dataset", "push")
 SMALL_PARTS = ("--part-size", "5MiB", "--concurrency", "1")
