@@ -23,7 +23,8 @@ class Context(object):
         if self._settings is None:
             from xether_lib.settings import resolve
 
-            self._settings = resolve(self.args)
+            # warnings go through the output kit, built lazily (it reads settings itself)
+            self._settings = resolve(self.args, warn=lambda msg: self.out.warn(msg))
         return self._settings
 
     @property

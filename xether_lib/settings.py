@@ -10,6 +10,7 @@ is reported, never overwritten.
 
 import json
 import os
+import sys
 
 from xether_lib import fsutil
 from xether_lib.errors import ConfigError, UsageError
@@ -186,8 +187,10 @@ class ProfileFile(object):
 class Settings(object):
     """The effective settings of one run."""
 
-    def __init__(self, args, env=None):
+    def __init__(self, args, env=None, warn=None):
         self.args = args
+        self.warn = warn or (lambda msg: sys.stderr.write("warning: %s\n" % msg))
+        self._warned_readable = False
         self.env = os.environ if env is None else env
         self.profile = getattr(args, "profile", None) or self.env.get("XETHER_PROFILE") or "default"
         self.config_dir = config_dir()
@@ -290,11 +293,9 @@ class Settings(object):
             mode = os.stat(path).st_mode
         except (OSError, TypeError):
             return
-        if mode & 0o077 and not getattr(self, "_warned", False):
-            self._warned = True
-            import sys
-
-            sys.stderr.write("warning: %s is readable by other users; run: chmod 600 %s\n" % (path, path))
+        if mode & 0o077 and not self._warned_readable:
+            self._warned_readable = True
+            self.warn("%s is readable by other users; run: chmod 600 %s" % (path, path))
 
 
 def validate_key(key):
@@ -302,5 +303,5 @@ def validate_key(key):
         raise UsageError("unknown setting %r" % key, hint="Valid keys: %s" % ", ".join(KEYS))
 
 
-def resolve(args):
-    return Settings(args)
+def resolve(args, warn=None):
+    return Settings(args, warn=warn)
