@@ -152,7 +152,7 @@ def test_wrong_password_and_no_terminal(cli, sandbox):
     r = cli("--api-url", sandbox.url, "login", "--email", DEMO_EMAIL, "--password-stdin",
             input="wrong-password\n")
     assert r.code == 3, r
-    assert len(r.err.splitlines()) == 1 and "Incorrect email or password" in r.err
+    assert len(r.err.splitlines()) == 1 and "login failed: HTTP 401: Incorrect email or password" in r.err
     r = cli("--api-url", sandbox.url, "login", "--email", DEMO_EMAIL, input="")
     assert r.code == 2 and "--password-stdin" in r.err
     r = cli("--api-url", sandbox.url, "login", "--email", DEMO_EMAIL, "--password-stdin", input="")

@@ -193,8 +193,10 @@ class ApiBase(object):
         if resp.status == 401:
             creds = self.credentials
             what = "the API key was rejected" if creds.get("api_key") else "not authenticated"
-            return AuthError("%s: %s" % (what, err.message),
-                             hint="Run 'xether login' (or check XETHER_API_KEY / XETHER_TOKEN).")
+            auth_error = AuthError("%s: %s" % (what, err.message),
+                                   hint="Run 'xether login' (or check XETHER_API_KEY / XETHER_TOKEN).")
+            auth_error.api_error = err
+            return auth_error
         return err
 
     def ext(self, what, method, path, **kw):

@@ -85,7 +85,8 @@ def run_login(args, ctx):
         try:
             tokens = api.login(email, password)
         except AuthError as exc:
-            raise AuthError("login failed: %s" % exc.message.split(": ", 1)[-1])
+            cause = getattr(exc, "api_error", None)
+            raise AuthError("login failed: %s" % (cause.message if cause else exc.message))
         if not isinstance(tokens, dict) or not tokens.get("access_token"):
             raise XetherError("the server's answer to the login has no access token",
                               hint="Check --api-url: is it a Xether API?", exit_code=7)
